@@ -1,0 +1,267 @@
+/**
+ * The one typed run configuration. The CLI options (`--style-weight`), sweep files and notebooks all
+ * reduce to this object with the same names in camelCase (`styleWeight`), and the resolved object is
+ * saved beside every run.
+ */
+import { NstError } from './errors';
+import { LAYER_PRESETS, layerIndex, paperName } from './net/vgg19';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
+/**
+ * Style-loss normalisations. α/β only mean something together with one of these.
+ * - `gatys2016`: E_l = Σ(G−A)² / (4 N_l² M_l²), w_l = 1/|L| (the paper, eq. 4–5).
+ * - `gatys-code`: G/M_l, mean squared error, w_l = 1e3/N_l² (the authors' PytorchNeuralStyleTransfer).
+ * - `johnson`: G/(N_l·M_l), squared error summed, as jcjohnson/neural-style (which also scales by its
+ *   own weights; its content loss is a mean squared error).
+ */
+export const NORMALIZATIONS = ['gatys2016', 'gatys-code', 'johnson'] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+
+export const POOLINGS = ['max', 'avg'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
+export const INITS = ['noise', 'content', 'style'] as const;
+export type Init = (typeof INITS)[number];
+
+export const OPTIMIZERS = ['lbfgs', 'adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export const STYLE_SIZES = ['content', 'keep'] as const;
+export type StyleSize = (typeof STYLE_SIZES)[number];
+
+export const LINE_SEARCHES = ['strong_wolfe', 'none'] as const;
+export type LineSearch = (typeof LINE_SEARCHES)[number];
+
+export interface RunConfig {
+  /** Content image path; '' for texture synthesis (no content term). */
+  content: string;
+  /** One or more style image paths. */
+  style: string[];
+  /** Blend weights of the style images (normalised to sum 1); default equal. */
+  styleBlend: number[];
+  /** Results root: runs land in `<out>/<experiment>/<run-id>/`. */
+  out: string;
+  experiment: string;
+  /** Longer side of the content image (and of the output) in pixels. */
+  imageSize: number;
+  /** `content`: resize each style image to the content image's size (the paper); `keep`: its own size at imageSize. */
+  styleSize: StyleSize;
+  /** α */
+  contentWeight: number;
+  /** β */
+  styleWeight: number;
+  tvWeight: number;
+  contentLayers: string[];
+  styleLayers: string[];
+  /** Per style layer; default 1/|L|. Empty means the default. */
+  styleLayerWeights: number[];
+  normalization: Normalization;
+  pooling: Pooling;
+  init: Init;
+  seed: number;
+  optimizer: OptimizerName;
+  /** Adam/SGD step size; L-BFGS's initial step scale (PyTorch's lr, 1 by default). */
+  learningRate: number;
+  /** SGD momentum. */
+  momentum: number;
+  iterations: number;
+  /** L-BFGS history size. */
+  historySize: number;
+  lineSearch: LineSearch;
+  /** Stop when the relative decrease of the total loss over one iteration falls below this (0: never). */
+  tolerance: number;
+  /** Save a snapshot every N iterations (0: never). */
+  saveEvery: number;
+  /** Print a progress line every N iterations (0: never). */
+  printEvery: number;
+  /** `auto` (models/ → fetch → random:0), a Keras .h5 file, a tfjs model directory, or `random:SEED`. */
+  weights: string;
+  backend: BackendChoice;
+}
+
+/** Gatys et al. 2016's recipe at the size jcjohnson/neural-style uses. */
+export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
+  content: '',
+  style: [],
+  styleBlend: [],
+  out: 'results',
+  experiment: 'default',
+  imageSize: 512,
+  styleSize: 'content',
+  contentWeight: 1,
+  styleWeight: 1e3,
+  tvWeight: 0,
+  contentLayers: [...LAYER_PRESETS.gatys2016_content!],
+  styleLayers: [...LAYER_PRESETS.gatys2016_style!],
+  styleLayerWeights: [],
+  normalization: 'gatys2016',
+  pooling: 'avg',
+  init: 'noise',
+  seed: 0,
+  optimizer: 'lbfgs',
+  learningRate: 1,
+  momentum: 0.9,
+  iterations: 500,
+  historySize: 100,
+  lineSearch: 'strong_wolfe',
+  tolerance: 0,
+  saveEvery: 0,
+  printEvery: 50,
+  weights: 'auto',
+  backend: 'auto',
+} satisfies RunConfig);
+
+export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof RunConfig)[];
+
+type Kind = 'string' | 'number' | 'int' | 'strings' | 'numbers' | readonly string[];
+
+const KINDS: Record<keyof RunConfig, Kind> = {
+  content: 'string',
+  style: 'strings',
+  styleBlend: 'numbers',
+  out: 'string',
+  experiment: 'string',
+  imageSize: 'int',
+  styleSize: STYLE_SIZES,
+  contentWeight: 'number',
+  styleWeight: 'number',
+  tvWeight: 'number',
+  contentLayers: 'strings',
+  styleLayers: 'strings',
+  styleLayerWeights: 'numbers',
+  normalization: NORMALIZATIONS,
+  pooling: POOLINGS,
+  init: INITS,
+  seed: 'int',
+  optimizer: OPTIMIZERS,
+  learningRate: 'number',
+  momentum: 'number',
+  iterations: 'int',
+  historySize: 'int',
+  lineSearch: LINE_SEARCHES,
+  tolerance: 'number',
+  saveEvery: 'int',
+  printEvery: 'int',
+  weights: 'string',
+  backend: BACKENDS,
+};
+
+/** The CLI spelling of a config key: `styleWeight` → `--style-weight`. */
+export function optionName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** Reverse of optionName: `style-weight` → `styleWeight`. */
+export function configKey(option: string): string {
+  return option.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function fail(key: string, message: string, allowed?: string): never {
+  throw new NstError(`${optionName(key)} (${key}): ${message}`, allowed);
+}
+
+/** Splits `a,b` strings and expands layer presets (`gatys2016_style`). */
+function listOf(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return [value];
+}
+
+function coerce(key: keyof RunConfig, value: unknown): unknown {
+  const kind = KINDS[key];
+  const num = (v: unknown): number => {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) fail(key, `expected a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (Array.isArray(kind)) {
+    if (!kind.includes(value as string)) fail(key, `'${String(value)}' is not allowed`, `allowed values: ${kind.join(', ')}`);
+    return value;
+  }
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') fail(key, `expected a string, got ${JSON.stringify(value)}`);
+      return value;
+    case 'number':
+      return num(value);
+    case 'int': {
+      const n = num(value);
+      if (!Number.isInteger(n)) fail(key, `expected an integer, got ${n}`);
+      return n;
+    }
+    case 'strings':
+      return listOf(value).flatMap((v) => {
+        if (typeof v !== 'string') fail(key, `expected strings, got ${JSON.stringify(v)}`);
+        return LAYER_PRESETS[v] ? [...LAYER_PRESETS[v]!] : [v];
+      });
+    case 'numbers':
+      return listOf(value).map(num);
+  }
+  return value;
+}
+
+/**
+ * Merges a partial config (from the CLI, a JSON/YAML file, a sweep or a notebook) over the defaults,
+ * checks every field once, and returns the resolved config. Unknown keys and bad values throw an
+ * NstError naming the option and the allowed values, before any compute.
+ */
+export function resolveConfig(partial: Partial<Record<string, unknown>>, base: Readonly<RunConfig> = DEFAULT_CONFIG): RunConfig {
+  const cfg: Record<string, unknown> = structuredClone({ ...base });
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue;
+    if (!(key in KINDS)) {
+      throw new NstError(`unknown config key '${key}'`, `known keys: ${CONFIG_KEYS.join(', ')}`);
+    }
+    cfg[key] = coerce(key as keyof RunConfig, value);
+  }
+  const c = cfg as unknown as RunConfig;
+  c.contentLayers = c.contentLayers.map(paperNameOf('contentLayers'));
+  c.styleLayers = c.styleLayers.map(paperNameOf('styleLayers'));
+  const positive: (keyof RunConfig)[] = ['imageSize', 'iterations', 'historySize'];
+  for (const k of positive) if ((c[k] as number) <= 0) fail(k, `must be positive, got ${c[k]}`);
+  const nonNegative: (keyof RunConfig)[] = ['contentWeight', 'styleWeight', 'tvWeight', 'learningRate', 'momentum', 'tolerance', 'saveEvery', 'printEvery'];
+  for (const k of nonNegative) if ((c[k] as number) < 0) fail(k, `must not be negative, got ${c[k]}`);
+  for (const k of ['styleBlend', 'styleLayerWeights'] as const) {
+    if (c[k].some((w) => w < 0)) fail(k, `weights must not be negative, got ${c[k].join(',')}`);
+  }
+  if (c.style.length === 0) fail('style', 'at least one style image is needed', 'give --style PATH (repeat it or use commas for several)');
+  if (c.styleBlend.length > 0 && c.styleBlend.length !== c.style.length) {
+    fail('styleBlend', `${c.styleBlend.length} blend weights for ${c.style.length} style images`, 'give one weight per --style');
+  }
+  if (c.styleLayerWeights.length > 0 && c.styleLayerWeights.length !== c.styleLayers.length) {
+    fail('styleLayerWeights', `${c.styleLayerWeights.length} weights for ${c.styleLayers.length} style layers`, `one weight per layer of ${c.styleLayers.join(',')}`);
+  }
+  if (!c.content && c.contentWeight > 0 && c.init === 'content') {
+    fail('init', 'init from content needs a content image', 'give --content PATH or --init noise');
+  }
+  if (c.styleLayers.length === 0 && c.contentLayers.length === 0) fail('styleLayers', 'no layers selected');
+  if (!/^[\w.-]+$/.test(c.experiment)) fail('experiment', `'${c.experiment}' is not a folder name`, 'use letters, digits, . _ -');
+  return c;
+}
+
+function paperNameOf(key: keyof RunConfig) {
+  return (name: string): string => {
+    try {
+      layerIndex(name);
+    } catch (e) {
+      if (e instanceof NstError) fail(key, e.message, e.hint);
+      throw e;
+    }
+    return paperName(name);
+  };
+}
+
+/** Style-layer weights w_l after defaults: 1/|L| unless given. */
+export function styleLayerWeights(cfg: Pick<RunConfig, 'styleLayers' | 'styleLayerWeights'>): number[] {
+  return cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : cfg.styleLayers.map(() => 1 / cfg.styleLayers.length);
+}
+
+/** Style blend weights normalised to sum 1. */
+export function styleBlendWeights(cfg: Pick<RunConfig, 'style' | 'styleBlend'>): number[] {
+  const raw = cfg.styleBlend.length > 0 ? cfg.styleBlend : cfg.style.map(() => 1);
+  const sum = raw.reduce((a, b) => a + b, 0);
+  if (sum <= 0) throw new NstError('--style-blend: the blend weights sum to 0', 'give at least one positive weight');
+  return raw.map((w) => w / sum);
+}

@@ -1,0 +1,243 @@
+/**
+ * A style-transfer session: everything a run needs, set up once (backend, weights, images, targets,
+ * objective, optimizer), then stepped. `run()` is the common case over a session; coarse-to-fine or
+ * custom loops drive sessions themselves instead of copying the loop.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { describeBackend, initBackend, type BackendInfo } from '../backend';
+import { resolveConfig, styleBlendWeights, type RunConfig } from '../config';
+import { NstError } from '../errors';
+import { loadImage, readPixels } from '../image/io';
+import { createVgg19, type FeatureNet } from '../net/vgg';
+import { deprocess, preprocess } from '../net/preprocess';
+import { loadWeights } from '../net/weights/load';
+import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
+import { createOptimizer } from '../optim/factory';
+import type { Evaluation, Optimizer } from '../optim/optimizer';
+import { runDir, runIdFor } from './store';
+import type { RunInfo, StepLogs } from './types';
+
+/** The objective's value and its gradient norm at an image, as `nst score` reports them. */
+export interface Score {
+  logs: StepLogs;
+  /** L2 norm of the total's gradient with respect to the preprocessed image. */
+  gradNorm: number;
+}
+
+export interface Session {
+  readonly config: RunConfig;
+  readonly info: RunInfo;
+  /** Leaf term names in a stable order (`content/conv4_2`, `style/conv1_1`, …, `tv`). */
+  readonly termNames: readonly string[];
+  readonly iteration: number;
+  readonly evaluations: number;
+  /** One optimizer iteration; returns the objective at the iterate it started from. */
+  step(): StepLogs;
+  /** The current image, RGB 0..255 [1,H,W,3] (caller disposes). */
+  image(): tf.Tensor4D;
+  /** Replaces the current image (RGB 0..255), e.g. to restore the last good iterate. */
+  setImage(rgb: tf.Tensor4D): void;
+  /** The objective and gradient norm at the current image, or at a given RGB image of the same size. */
+  score(rgb?: tf.Tensor4D): Score;
+  /** True when the optimizer's own tolerances say it has converged. */
+  readonly converged: boolean;
+  dispose(): void;
+}
+
+/** Finite-ness is checked on the host values the loop reads anyway. */
+export class DivergedError extends NstError {
+  constructor(iteration: number) {
+    super(
+      `the loss became NaN or infinite at iteration ${iteration}`,
+      'the last good image was kept; lower --learning-rate, or use --optimizer lbfgs with --line-search strong_wolfe',
+    );
+  }
+}
+
+async function loadInputs(cfg: RunConfig): Promise<{ content: tf.Tensor4D | null; styles: tf.Tensor4D[]; hw: [number, number] }> {
+  let content: tf.Tensor4D | null = null;
+  let hw: [number, number];
+  if (cfg.content) {
+    content = await loadImage(cfg.content, { maxSide: cfg.imageSize });
+    hw = content.shape.slice(1, 3) as [number, number];
+  } else {
+    // Texture synthesis: the output takes the (first) style image's proportions.
+    const { height, width } = await readPixels(cfg.style[0]!, { maxSide: cfg.imageSize });
+    hw = [height, width];
+  }
+  const styles = await Promise.all(
+    cfg.style.map((path) => loadImage(path, cfg.styleSize === 'content' ? { size: hw } : { maxSide: cfg.imageSize })),
+  );
+  return { content, styles, hw };
+}
+
+function initialImage(cfg: RunConfig, content: tf.Tensor4D | null, styles: tf.Tensor4D[], hw: [number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    switch (cfg.init) {
+      case 'content':
+        return preprocess(content!);
+      case 'style':
+        return preprocess(tf.image.resizeBilinear(styles[0]!, hw) as tf.Tensor4D);
+      case 'noise':
+        // The authors' code starts from randn in the preprocessed space.
+        return tf.randomNormal([1, hw[0], hw[1], 3], 0, 1, 'float32', cfg.seed) as tf.Tensor4D;
+    }
+  });
+}
+
+function weightsLabel(w: { source: string; format: string; sha256?: string; random: boolean }, reason?: string): string {
+  if (w.random) return `${w.source} — RANDOM WEIGHTS, not a trained VGG-19${reason ? ` (${reason})` : ''}`;
+  return `${w.format} ${w.source}${w.sha256 ? ` (sha256 ${w.sha256.slice(0, 12)}…)` : ''}`;
+}
+
+/** Missing input files are reported before weights are loaded or anything is computed. */
+function checkInputs(cfg: RunConfig): void {
+  const files: [string, string][] = [...(cfg.content ? [['--content', cfg.content] as [string, string]] : []), ...cfg.style.map((s) => ['--style', s] as [string, string])];
+  for (const [option, path] of files) {
+    if (!existsSync(path)) throw new NstError(`${option}: image not found: ${path}`, 'check the path (relative paths are from the current directory)');
+  }
+}
+
+export async function createSession(partial: Partial<RunConfig> | RunConfig): Promise<Session> {
+  const cfg = resolveConfig(partial);
+  checkInputs(cfg);
+  const backend: BackendInfo = await initBackend(cfg.backend);
+  const weights = await loadWeights(cfg.weights);
+  const { content, styles, hw } = await loadInputs(cfg);
+  let net: FeatureNet | undefined;
+  let targets: GatysTargets | undefined;
+  let objective: GatysObjective | undefined;
+  let optimizer: Optimizer | undefined;
+  let x: tf.Variable<tf.Rank.R4> | undefined;
+  try {
+    net = createVgg19(weights, { pooling: cfg.pooling });
+    targets = computeTargets(net, {
+      content: content ? preprocess(content) : null,
+      styles: styles.map((s) => preprocess(s)),
+      blend: styleBlendWeights(cfg),
+      contentLayers: cfg.content ? cfg.contentLayers : [],
+      styleLayers: cfg.styleLayers,
+      normalization: cfg.normalization,
+    });
+    objective = buildGatysObjective(cfg, targets);
+    x = tf.variable(initialImage(cfg, content, styles, hw), true, 'image');
+    optimizer = createOptimizer(cfg);
+  } catch (e) {
+    targets?.dispose();
+    net?.dispose();
+    x?.dispose();
+    optimizer?.dispose();
+    throw e;
+  } finally {
+    for (const t of [content, ...styles]) t?.dispose();
+  }
+
+  const runId = runIdFor(cfg);
+  const info: RunInfo = {
+    config: cfg,
+    runId,
+    dir: runDir(cfg),
+    backend,
+    weightsLabel: weightsLabel(weights, weights.reason),
+    randomWeights: weights.random,
+    weightsSha256: weights.sha256,
+  };
+  const termNames = objective.termNames;
+  const startedAt = performance.now();
+  let iteration = 0;
+  let evaluations = 0;
+  let firstOfStep: StepLogs | undefined;
+
+  /** Evaluates the objective at `image`; the gradient only when asked (scoring and stepping). */
+  function evaluateAt(image: tf.Tensor4D, withGrad: boolean): { logs: StepLogs; grad?: tf.Tensor } {
+    const layers = objective!.layers;
+    let packed!: tf.Tensor1D;
+    const f = (img: tf.Tensor4D) => {
+      const r = objective!.evaluate(net!.features(img, layers), img);
+      packed = tf.keep(tf.stack([r.total, r.groups.content, r.groups.style, r.groups.tv, ...termNames.map((n) => r.terms[n]!)]) as tf.Tensor1D);
+      return r.total;
+    };
+    let grad: tf.Tensor | undefined;
+    if (withGrad) {
+      const { value, grad: g } = tf.valueAndGrad(f)(image);
+      value.dispose();
+      grad = g;
+    } else {
+      tf.tidy(() => {
+        f(image);
+      });
+    }
+    const v = packed.dataSync();
+    packed.dispose();
+    evaluations++;
+    const terms: Record<string, number> = {};
+    termNames.forEach((n, i) => (terms[n] = v[4 + i]!));
+    const logs: StepLogs = {
+      iteration,
+      elapsedMs: performance.now() - startedAt,
+      evaluations,
+      total: v[0]!,
+      content: v[1]!,
+      style: v[2]!,
+      tv: v[3]!,
+      terms,
+    };
+    return { logs, grad };
+  }
+
+  const closure = (): Evaluation => {
+    const { logs, grad } = evaluateAt(x!, true);
+    if (!Number.isFinite(logs.total)) {
+      grad!.dispose();
+      throw new DivergedError(iteration);
+    }
+    firstOfStep ??= logs;
+    return { loss: logs.total, grad: grad! };
+  };
+
+  return {
+    config: cfg,
+    info,
+    termNames,
+    get iteration() {
+      return iteration;
+    },
+    get evaluations() {
+      return evaluations;
+    },
+    get converged() {
+      return optimizer!.converged ?? false;
+    },
+    step() {
+      iteration++;
+      firstOfStep = undefined;
+      optimizer!.step(x!, closure);
+      return firstOfStep!;
+    },
+    image() {
+      return deprocess(x!);
+    },
+    setImage(rgb) {
+      tf.tidy(() => x!.assign(preprocess(rgb)));
+    },
+    score(rgb) {
+      const image = rgb ? preprocess(rgb) : x!;
+      const { logs, grad } = evaluateAt(image, true);
+      const gradNorm = tf.tidy(() => tf.norm(grad!).dataSync()[0]!);
+      grad!.dispose();
+      if (rgb) image.dispose();
+      return { logs, gradNorm };
+    },
+    dispose() {
+      optimizer!.dispose();
+      x!.dispose();
+      targets!.dispose();
+      net!.dispose();
+    },
+  };
+}
+
+export function describeSession(s: Session): string[] {
+  return [`weights: ${s.info.weightsLabel}`, describeBackend(s.info.backend)];
+}

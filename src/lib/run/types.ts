@@ -1,0 +1,64 @@
+/** The run loop's public shapes, shared by the CLI, notebooks, sweeps and callbacks. */
+import type { RunConfig } from '../config';
+import type { BackendInfo } from '../backend';
+
+/**
+ * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
+ * (α·Σ content, β·Σ w_l E_l, tvWeight·tv); `terms` holds every leaf unweighted, by name
+ * (`content/conv4_2`, `style/conv1_1`, `tv`). Values are taken at the iterate the step started from.
+ */
+export interface StepLogs {
+  iteration: number;
+  /** Milliseconds since the run began. */
+  elapsedMs: number;
+  /** Objective evaluations so far (L-BFGS' line search may take several per iteration). */
+  evaluations: number;
+  total: number;
+  content: number;
+  style: number;
+  tv: number;
+  terms: Record<string, number>;
+}
+
+export interface RunInfo {
+  config: RunConfig;
+  runId: string;
+  /** `<out>/<experiment>/<runId>` */
+  dir: string;
+  backend: BackendInfo;
+  /** e.g. `keras-h5 models/vgg19….h5 (sha256 …)` or `random:0 (RANDOM WEIGHTS — not a trained network)`. */
+  weightsLabel: string;
+  randomWeights: boolean;
+  /** sha256 of the weights file (absent for random weights). */
+  weightsSha256?: string;
+}
+
+export type StopReason = 'completed' | 'tolerance' | 'interrupted' | 'diverged';
+
+export interface RunResult extends RunInfo {
+  history: StepLogs[];
+  stopReason: StopReason;
+  /** Path of final.png. */
+  finalImage: string;
+  /** The objective at the final image. */
+  final: StepLogs;
+}
+
+/** tfjs-layers-shaped callbacks; all optional, may be async. */
+export interface RunCallbacks {
+  onRunBegin?(info: RunInfo): void | Promise<void>;
+  onStepEnd?(logs: StepLogs, info: RunInfo): void | Promise<void>;
+  /** After a snapshot PNG was written. */
+  onSnapshot?(iteration: number, path: string, info: RunInfo): void | Promise<void>;
+  onRunEnd?(result: RunResult): void | Promise<void>;
+}
+
+export interface RunOptions {
+  callbacks?: RunCallbacks | RunCallbacks[];
+  /** Aborting stops the run at the next iteration, with a snapshot and the status written. */
+  signal?: AbortSignal;
+  /** Show a terminal progress bar (default: when stderr is a TTY). */
+  progress?: boolean;
+  /** Print `printEvery` lines and the header to this function (default console.log; null: silent). */
+  log?: ((line: string) => void) | null;
+}
