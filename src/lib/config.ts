@@ -207,7 +207,7 @@ function coerce(key: keyof RunConfig, value: unknown): unknown {
  * checks every field once, and returns the resolved config. Unknown keys and bad values throw an
  * NstError naming the option and the allowed values, before any compute.
  */
-export function resolveConfig(partial: Partial<Record<string, unknown>>, base: Readonly<RunConfig> = DEFAULT_CONFIG): RunConfig {
+export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<Record<string, unknown>>, base: Readonly<RunConfig> = DEFAULT_CONFIG): RunConfig {
   const cfg: Record<string, unknown> = structuredClone({ ...base });
   for (const [key, value] of Object.entries(partial)) {
     if (value === undefined) continue;

@@ -9,6 +9,7 @@ import { describeBackend, initBackend, type BackendInfo } from '../backend';
 import { resolveConfig, styleBlendWeights, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { loadImage, readPixels } from '../image/io';
+import { normalSamples } from '../rng';
 import { createVgg19, type FeatureNet } from '../net/vgg';
 import { deprocess, preprocess } from '../net/preprocess';
 import { loadWeights } from '../net/weights/load';
@@ -81,7 +82,7 @@ function initialImage(cfg: RunConfig, content: tf.Tensor4D | null, styles: tf.Te
         return preprocess(tf.image.resizeBilinear(styles[0]!, hw) as tf.Tensor4D);
       case 'noise':
         // The authors' code starts from randn in the preprocessed space.
-        return tf.randomNormal([1, hw[0], hw[1], 3], 0, 1, 'float32', cfg.seed) as tf.Tensor4D;
+        return tf.tensor4d(normalSamples(hw[0] * hw[1] * 3, 1, cfg.seed), [1, hw[0], hw[1], 3]);
     }
   });
 }
@@ -147,7 +148,6 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   const startedAt = performance.now();
   let iteration = 0;
   let evaluations = 0;
-  let firstOfStep: StepLogs | undefined;
 
   /** Evaluates the objective at `image`; the gradient only when asked (scoring and stepping). */
   function evaluateAt(image: tf.Tensor4D, withGrad: boolean): { logs: StepLogs; grad?: tf.Tensor } {
@@ -186,14 +186,13 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
     return { logs, grad };
   }
 
-  const closure = (): Evaluation => {
+  const closure = (): Evaluation & { logs: StepLogs } => {
     const { logs, grad } = evaluateAt(x!, true);
     if (!Number.isFinite(logs.total)) {
       grad!.dispose();
       throw new DivergedError(iteration);
     }
-    firstOfStep ??= logs;
-    return { loss: logs.total, grad: grad! };
+    return { loss: logs.total, grad: grad!, logs };
   };
 
   return {
@@ -211,9 +210,8 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
     },
     step() {
       iteration++;
-      firstOfStep = undefined;
-      optimizer!.step(x!, closure);
-      return firstOfStep!;
+      // Logged at the iterate the step started from (L-BFGS may reuse its last line-search point there).
+      return { ...optimizer!.step(x!, closure).start.logs, iteration, evaluations, elapsedMs: performance.now() - startedAt };
     },
     image() {
       return deprocess(x!);
