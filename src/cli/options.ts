@@ -36,7 +36,7 @@ export function parseOptions(
 ): Parsed {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const key of configKeys) options[optionName(key).slice(2)] = { type: 'string', multiple: REPEATABLE.has(key) };
-  for (const [key, opt] of Object.entries(extra)) options[optionName(key).slice(2)] = { type: opt.type, multiple: opt.multiple, short: opt.short };
+  for (const [key, { help: _help, ...opt }] of Object.entries(extra)) options[optionName(key).slice(2)] = opt;
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
