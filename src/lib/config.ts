@@ -13,8 +13,7 @@ export type BackendChoice = (typeof BACKENDS)[number];
  * Style-loss normalisations. α/β only mean something together with one of these.
  * - `gatys2016`: E_l = Σ(G−A)² / (4 N_l² M_l²), w_l = 1/|L| (the paper, eq. 4–5).
  * - `gatys-code`: G/M_l, mean squared error, w_l = 1e3/N_l² (the authors' PytorchNeuralStyleTransfer).
- * - `johnson`: G/(N_l·M_l), squared error summed, as jcjohnson/neural-style (which also scales by its
- *   own weights; its content loss is a mean squared error).
+ * - `johnson`: G/(N_l·M_l) and mean squared error, for style and content alike, as jcjohnson/neural-style.
  */
 export const NORMALIZATIONS = ['gatys2016', 'gatys-code', 'johnson'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
@@ -55,7 +54,7 @@ export interface RunConfig {
   tvWeight: number;
   contentLayers: string[];
   styleLayers: string[];
-  /** Per style layer; default 1/|L|. Empty means the default. */
+  /** Per style layer; empty means the normalisation's default (1/|L| for gatys2016). */
   styleLayerWeights: number[];
   normalization: Normalization;
   pooling: Pooling;
@@ -251,11 +250,6 @@ function paperNameOf(key: keyof RunConfig) {
     }
     return paperName(name);
   };
-}
-
-/** Style-layer weights w_l after defaults: 1/|L| unless given. */
-export function styleLayerWeights(cfg: Pick<RunConfig, 'styleLayers' | 'styleLayerWeights'>): number[] {
-  return cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : cfg.styleLayers.map(() => 1 / cfg.styleLayers.length);
 }
 
 /** Style blend weights normalised to sum 1. */

@@ -16,3 +16,15 @@ export interface Objective {
   /** The value at the given taps and (preprocessed, [1,H,W,3]) image. Called inside tf.tidy. */
   evaluate(taps: Taps, image: tf.Tensor4D): tf.Scalar;
 }
+
+/**
+ * The feature map an objective reads. A missing tap is a wiring bug, not a user mistake: whoever
+ * evaluates an objective asks the network for its `layers`.
+ */
+export function tapOf(taps: Taps, layer: string): tf.Tensor4D {
+  const t = taps[layer];
+  if (!t) {
+    throw new Error(`objective reads tap '${layer}', which the feature network did not return (got: ${Object.keys(taps).join(', ') || 'none'})`);
+  }
+  return t;
+}

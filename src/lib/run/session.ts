@@ -113,14 +113,18 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   let x: tf.Variable<tf.Rank.R4> | undefined;
   try {
     net = createVgg19(weights, { pooling: cfg.pooling });
-    targets = computeTargets(net, {
-      content: content ? preprocess(content) : null,
-      styles: styles.map((s) => preprocess(s)),
-      blend: styleBlendWeights(cfg),
-      contentLayers: cfg.content ? cfg.contentLayers : [],
-      styleLayers: cfg.styleLayers,
-      normalization: cfg.normalization,
-    });
+    const inputs = { content: content ? preprocess(content) : null, styles: styles.map((s) => preprocess(s)) };
+    try {
+      targets = computeTargets(net, {
+        ...inputs,
+        blend: styleBlendWeights(cfg),
+        contentLayers: cfg.content ? cfg.contentLayers : [],
+        styleLayers: cfg.styleLayers,
+        normalization: cfg.normalization,
+      });
+    } finally {
+      tf.dispose([...(inputs.content ? [inputs.content] : []), ...inputs.styles]);
+    }
     objective = buildGatysObjective(cfg, targets);
     x = tf.variable(initialImage(cfg, content, styles, hw), true, 'image');
     optimizer = createOptimizer(cfg);
