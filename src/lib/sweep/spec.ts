@@ -1,0 +1,212 @@
+/**
+ * Sweep files: `experiments/<name>.yaml` (or .json), in the shape researchers know from W&B sweep
+ * files — `name`, `base` (a partial run config), `parameters` (config key → `{values}` for a grid or
+ * `{min, max, distribution}` for `method: random`), `count`, `seed`, `metric`. Checked once here, with
+ * errors that name the file and the key, before anything runs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, isAbsolute, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CONFIG_KEYS } from '../config';
+import { NstError } from '../errors';
+import { projectRoot } from '../paths';
+
+export const METHODS = ['grid', 'random'] as const;
+export type Method = (typeof METHODS)[number];
+
+/**
+ * Random-search distributions, named as in W&B: `log_uniform` draws exp(U(min, max)) (bounds are
+ * natural logs), `log_uniform_values` draws log-uniformly between the values min and max (the one
+ * wanted for α, β and other weights).
+ */
+export const DISTRIBUTIONS = ['uniform', 'int_uniform', 'log_uniform', 'log_uniform_values'] as const;
+export type Distribution = (typeof DISTRIBUTIONS)[number];
+
+export const GOALS = ['minimize', 'maximize'] as const;
+
+/** Loss columns a metric may name besides leaf terms such as `style/conv1_1`. */
+export const LOSS_COLUMNS = ['total', 'content', 'style', 'tv'] as const;
+
+export type ParameterSpec =
+  | { kind: 'values'; values: unknown[] }
+  | { kind: 'range'; min: number; max: number; distribution: Distribution };
+
+export interface Parameter {
+  /**
+   * A run-config key, or any other name whose values are whole partial configs (linked settings
+   * swept together, e.g. `{optimizer: adam, learningRate: 10}`).
+   */
+  name: string;
+  spec: ParameterSpec;
+}
+
+export interface SweepSpec {
+  name: string;
+  /** The file it was read from ('' when built in code); messages name it. */
+  source: string;
+  method: Method;
+  /** Random search: how many distinct runs to draw. */
+  count?: number;
+  /** Seed of the random search's own PRNG (not the runs' `seed`). */
+  seed: number;
+  base: Record<string, unknown>;
+  /** In file order: the grid's last parameter varies fastest. */
+  parameters: Parameter[];
+  metric?: { name: string; goal: (typeof GOALS)[number] };
+}
+
+/** Keys a sweep sets itself: the sweep's name is the experiment, `--out` the results root. */
+const RESERVED_IN_PARAMETERS = ['experiment', 'out'];
+
+const TOP_KEYS = ['name', 'description', 'method', 'count', 'seed', 'base', 'parameters', 'metric'];
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isConfigKey(key: string): boolean {
+  return (CONFIG_KEYS as readonly string[]).includes(key);
+}
+
+/** Finds a sweep file as given, else relative to the project (notebooks run from their own folder). */
+export function locateSweepFile(path: string): string {
+  if (existsSync(path) || isAbsolute(path)) return path;
+  const fromRoot = join(projectRoot(), path);
+  return existsSync(fromRoot) ? fromRoot : path;
+}
+
+export function readSweepFile(path: string): SweepSpec {
+  const file = locateSweepFile(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new NstError(`sweep file not found: ${path}`, 'give a YAML or JSON sweep file, e.g. experiments/smoke.yaml');
+  }
+  let value: unknown;
+  try {
+    value = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new NstError(`cannot parse ${path}: ${(e as Error).message}`, 'the file must be valid YAML or JSON');
+  }
+  return parseSweepSpec(value, path);
+}
+
+/** Validates a parsed sweep file (or an object built in a notebook) and returns it typed. */
+export function parseSweepSpec(value: unknown, source = ''): SweepSpec {
+  const where = source ? `${source}: ` : '';
+  const fail = (key: string, message: string, hint?: string): never => {
+    throw new NstError(`${where}${key}: ${message}`, hint);
+  };
+  if (!isMapping(value)) fail('(top level)', 'expected a mapping with name, base, parameters', 'see experiments/README.md');
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (!TOP_KEYS.includes(key)) fail(key, 'unknown sweep key', `sweep keys: ${TOP_KEYS.join(', ')}; run-config keys go under base or parameters`);
+  }
+
+  const name = v.name;
+  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) {
+    fail('name', `expected a folder name, got ${JSON.stringify(name)}`, 'use letters, digits, . _ - (results go to <out>/<name>/)');
+  }
+
+  const method = v.method ?? 'grid';
+  if (!(METHODS as readonly unknown[]).includes(method)) fail('method', `'${String(method)}' is not allowed`, `allowed values: ${METHODS.join(', ')}`);
+
+  const seed = v.seed ?? 0;
+  if (!Number.isInteger(seed)) fail('seed', `expected an integer, got ${JSON.stringify(seed)}`);
+
+  let count: number | undefined;
+  if (method === 'random') {
+    if (!Number.isInteger(v.count) || (v.count as number) <= 0) fail('count', `method: random needs a positive integer count, got ${JSON.stringify(v.count)}`);
+    count = v.count as number;
+  } else if (v.count !== undefined) {
+    fail('count', 'only method: random takes a count', 'a grid runs every combination; remove count or set method: random');
+  }
+
+  const base = v.base ?? {};
+  if (!isMapping(base)) fail('base', 'expected a mapping of run-config keys');
+  for (const key of Object.keys(base as object)) {
+    if (!isConfigKey(key)) fail(`base.${key}`, 'unknown config key', `known keys: ${CONFIG_KEYS.join(', ')}`);
+    if (key === 'experiment') fail('base.experiment', 'a sweep\'s experiment is its name', 'remove it; set name instead');
+  }
+
+  if (!isMapping(v.parameters) || Object.keys(v.parameters).length === 0) {
+    fail('parameters', 'expected a mapping of config keys to {values: [...]} or {min, max}', 'e.g. parameters: {styleWeight: {values: [1e3, 1e4]}}');
+  }
+  const parameters: Parameter[] = [];
+  const setBy = new Map<string, string>();
+  for (const [pname, raw] of Object.entries(v.parameters as Record<string, unknown>)) {
+    const at = `parameters.${pname}`;
+    if (RESERVED_IN_PARAMETERS.includes(pname)) fail(at, 'cannot be swept', pname === 'out' ? 'give --out DIR on the command line' : 'the experiment is the sweep\'s name');
+    const spec = parseParameter(at, raw, method as Method, fail);
+    const keys = isConfigKey(pname) ? [pname] : bundleKeys(at, spec, fail);
+    for (const key of keys) {
+      const other = setBy.get(key);
+      if (other) fail(at, `sets '${key}', which ${other} also sets`, 'sweep each config key in one parameter');
+      setBy.set(key, at);
+    }
+    parameters.push({ name: pname, spec });
+  }
+
+  let metric: SweepSpec['metric'];
+  if (v.metric !== undefined) {
+    const m = v.metric;
+    if (!isMapping(m) || typeof m.name !== 'string') fail('metric', 'expected {name, goal}', `name: ${LOSS_COLUMNS.join(', ')} or a term like style/conv1_1`);
+    const mm = m as Record<string, unknown>;
+    const mname = mm.name as string;
+    if (!(LOSS_COLUMNS as readonly string[]).includes(mname) && !/^(content|style)\/\w+$/.test(mname)) {
+      fail('metric.name', `'${mname}' is not a loss`, `use ${LOSS_COLUMNS.join(', ')} or a term like style/conv1_1`);
+    }
+    const goal = mm.goal ?? 'minimize';
+    if (!(GOALS as readonly unknown[]).includes(goal)) fail('metric.goal', `'${String(goal)}' is not allowed`, `allowed values: ${GOALS.join(', ')}`);
+    metric = { name: mname, goal: goal as (typeof GOALS)[number] };
+  }
+
+  return { name: name as string, source, method: method as Method, count, seed: seed as number, base: base as Record<string, unknown>, parameters, metric };
+}
+
+type Fail = (key: string, message: string, hint?: string) => never;
+
+function parseParameter(at: string, raw: unknown, method: Method, fail: Fail): ParameterSpec {
+  if (!isMapping(raw)) fail(at, 'expected {values: [...]} or {min, max, distribution}', 'a single value belongs in base');
+  const p = raw as Record<string, unknown>;
+  const allowed = ['values', 'value', 'min', 'max', 'distribution'];
+  for (const key of Object.keys(p)) if (!allowed.includes(key)) fail(`${at}.${key}`, 'unknown parameter key', `allowed: ${allowed.join(', ')}`);
+  if ('value' in p) return { kind: 'values', values: [p.value] };
+  if ('values' in p) {
+    if (!Array.isArray(p.values) || p.values.length === 0) fail(`${at}.values`, 'expected a non-empty list');
+    if ('min' in p || 'max' in p) fail(at, 'give either values or min/max, not both');
+    return { kind: 'values', values: p.values as unknown[] };
+  }
+  if (!('min' in p) || !('max' in p)) fail(at, 'expected values, or min and max', 'e.g. {values: [1e3, 1e4]} or {min: 1e2, max: 1e5, distribution: log_uniform_values}');
+  if (method !== 'random') fail(at, 'a range (min/max) needs method: random', 'add method: random and count: N at the top, or list values');
+  const { min, max } = p;
+  if (typeof min !== 'number' || typeof max !== 'number' || !Number.isFinite(min) || !Number.isFinite(max)) fail(at, `min and max must be numbers, got ${JSON.stringify(min)}, ${JSON.stringify(max)}`);
+  if ((min as number) > (max as number)) fail(at, `min ${min} is above max ${max}`);
+  // As W&B: integer bounds draw integers unless a distribution says otherwise.
+  const distribution = p.distribution ?? (Number.isInteger(min) && Number.isInteger(max) ? 'int_uniform' : 'uniform');
+  if (!(DISTRIBUTIONS as readonly unknown[]).includes(distribution)) fail(`${at}.distribution`, `'${String(distribution)}' is not allowed`, `allowed values: ${DISTRIBUTIONS.join(', ')}`);
+  if (distribution === 'log_uniform_values' && (min as number) <= 0) fail(at, 'log_uniform_values needs min > 0');
+  if (distribution === 'log_uniform' && (max as number) > 700) {
+    fail(at, `log_uniform takes natural-log bounds (as in W&B): exp(${max}) overflows`, 'for bounds given as values use distribution: log_uniform_values');
+  }
+  if (distribution === 'int_uniform' && (!Number.isInteger(min) || !Number.isInteger(max))) fail(at, 'int_uniform needs integer min and max');
+  return { kind: 'range', min: min as number, max: max as number, distribution: distribution as Distribution };
+}
+
+/** A parameter that is not a config key must sweep whole partial configs; returns the keys they set. */
+function bundleKeys(at: string, spec: ParameterSpec, fail: Fail): string[] {
+  if (spec.kind !== 'values') fail(at, 'unknown config key', `known keys: ${CONFIG_KEYS.join(', ')}`);
+  const keys = new Set<string>();
+  (spec as { values: unknown[] }).values.forEach((value, i) => {
+    if (!isMapping(value)) {
+      fail(at, 'unknown config key', `known keys: ${CONFIG_KEYS.join(', ')} — or sweep whole sub-configs: values: [{optimizer: adam, learningRate: 10}, …]`);
+    }
+    for (const key of Object.keys(value as object)) {
+      if (!isConfigKey(key)) fail(`${at}.values[${i}].${key}`, 'unknown config key', `known keys: ${CONFIG_KEYS.join(', ')}`);
+      if (RESERVED_IN_PARAMETERS.includes(key)) fail(`${at}.values[${i}].${key}`, 'cannot be swept');
+      keys.add(key);
+    }
+  });
+  return [...keys];
+}
