@@ -460,7 +460,7 @@ describe('buildGatysObjective', () => {
     const c = sumSq(x('b', image).v, x('b', content).v) / 2;
     const e = ['a', 'b'].map((l) => jsGatys2016(x(l, image), x(l, style)));
     const tv = jsTv(host(image));
-    assert.deepEqual(objective.termNames, ['content/b', 'style/a', 'style/b', 'tv']);
+    assert.deepEqual(objective.termNames, ['content/b', 'style/a', 'style/b', 'tv/image']);
     assert.deepEqual(objective.layers, ['b', 'a']);
     assertClose(r.terms['content/b']!, c, 'content leaf');
     assertClose(r.terms['style/a']!, e[0]!, 'E_a', 1e-4);
@@ -496,7 +496,7 @@ describe('buildGatysObjective', () => {
 
   it('texture synthesis: no content terms, a zero content group', () => {
     const { objective, targets, r } = run(base, false);
-    assert.deepEqual(objective.termNames, ['style/a', 'style/b', 'tv']);
+    assert.deepEqual(objective.termNames, ['style/a', 'style/b', 'tv/image']);
     assert.equal(r.groups.content, 0);
     assertClose(r.total, r.groups.style + r.groups.tv, 'total', 1e-6);
     targets.dispose();

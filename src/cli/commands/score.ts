@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { CONFIG_KEYS, resolveConfig, type RunConfig } from '../../lib/config';
 import { NstError } from '../../lib/errors';
 import { loadImage } from '../../lib/image/io';
+import { TV_TERM } from '../../lib/objectives/gatys';
 import { createSession } from '../../lib/run/session';
 import type { Command } from '../command';
 import { describeOptions, parseOptions, type ExtraOption } from '../options';
@@ -53,7 +54,7 @@ export const command: Command = {
       const out = {
         content: Object.fromEntries(cfg.contentLayers.map((l) => [l, logs.terms[`content/${l}`]])),
         style: Object.fromEntries(cfg.styleLayers.map((l) => [l, logs.terms[`style/${l}`]])),
-        tv: logs.terms.tv ?? 0,
+        tv: logs.terms[TV_TERM] ?? 0,
         total: logs.total,
         grad_norm: gradNorm,
         image_hw: [h, w],

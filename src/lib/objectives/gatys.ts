@@ -12,6 +12,9 @@ import { defaultStyleLayerWeights, STYLE_MEASURES, styleLoss, type StyleMeasure 
 import { totalVariation } from './tv';
 import { weightedSum, type WeightedSum } from './sum';
 
+/** The TV leaf's name: distinct from the weighted `tv` group that metrics.csv and StepLogs also carry. */
+export const TV_TERM = 'tv/image';
+
 /** The paper's ½Σ(F−P)²; both codebases use the mean squared error (see content.ts). */
 export const CONTENT_REDUCTION: Readonly<Record<Normalization, ContentReduction>> = {
   gatys2016: 'half-sum',
@@ -108,7 +111,7 @@ export interface GatysTerms {
   total: tf.Scalar;
   /** α·Σ content, β·Σ w_l E_l, tvWeight·tv (0 where a part is absent). */
   groups: { content: tf.Scalar; style: tf.Scalar; tv: tf.Scalar };
-  /** Unweighted leaves: `content/<layer>`, `style/<layer>`, `tv`. */
+  /** Unweighted leaves: `content/<layer>`, `style/<layer>`, `tv/image`. */
   terms: Record<string, tf.Scalar>;
 }
 
@@ -158,7 +161,7 @@ export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets): Ga
   const sum = weightedSum([
     { objective: content, weight: cfg.contentWeight },
     { objective: style, weight: cfg.styleWeight },
-    { objective: totalVariation(), weight: cfg.tvWeight },
+    { objective: totalVariation(TV_TERM), weight: cfg.tvWeight },
   ]);
   return {
     sum,
@@ -166,7 +169,7 @@ export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets): Ga
     termNames: sum.termNames,
     evaluate(taps, image) {
       const { total, groups, terms } = sum.evaluateTerms(taps, image);
-      return { total, groups: { content: groups.content!, style: groups.style!, tv: groups.tv! }, terms };
+      return { total, groups: { content: groups.content!, style: groups.style!, tv: groups[TV_TERM]! }, terms };
     },
   };
 }

@@ -5,7 +5,7 @@ import type { BackendInfo } from '../backend';
 /**
  * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
  * (α·Σ content, β·Σ w_l E_l, tvWeight·tv); `terms` holds every leaf unweighted, by name
- * (`content/conv4_2`, `style/conv1_1`, `tv`). Values are taken at the iterate the step started from.
+ * (`content/conv4_2`, `style/conv1_1`, `tv/image`). Values are taken at the iterate the step started from.
  */
 export interface StepLogs {
   iteration: number;
