@@ -5,10 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Pooling } from '../config';
-import { NstError } from '../errors';
-import { conv2dBiasRelu, pool2d } from './conv';
+import { createConvLayer, pool2d, type ConvLayer } from './conv';
 import { layerIndex, VGG19_LAYERS } from './vgg19';
 import type { VggWeights } from './weights/types';
+import { requireLayers } from './weights/validate';
 
 export interface FeatureNet {
   readonly pooling: Pooling;
@@ -23,17 +23,12 @@ export interface FeatureNet {
   dispose(): void;
 }
 
-interface ConvParams {
-  kernel: tf.Tensor4D;
-  bias: tf.Tensor1D;
-}
-
 export function createVgg19(weights: VggWeights, opts: { pooling: Pooling }): FeatureNet {
-  const params: (ConvParams | null)[] = VGG19_LAYERS.map((layer) => {
+  const params: (ConvLayer | null)[] = VGG19_LAYERS.map((layer) => {
     if (layer.kind !== 'conv') return null;
     const w = weights.layers.get(layer.keras);
     if (!w) return null;
-    return { kernel: tf.tensor4d(w.kernel, w.kernelShape), bias: tf.tensor1d(w.bias) };
+    return createConvLayer(tf.tensor4d(w.kernel, w.kernelShape), tf.tensor1d(w.bias));
   });
   // Layers are usable up to the first missing convolution.
   const firstMissing = params.findIndex((p, i) => p === null && VGG19_LAYERS[i]!.kind === 'conv');
@@ -44,20 +39,14 @@ export function createVgg19(weights: VggWeights, opts: { pooling: Pooling }): Fe
     const wanted = new Map<number, string>();
     for (const tap of taps) wanted.set(layerIndex(tap), tap);
     const last = Math.max(...wanted.keys());
-    if (last >= depth) {
-      const need = VGG19_LAYERS[last]!;
-      const missing = VGG19_LAYERS[depth]!;
-      throw new NstError(
-        `weights ${weights.source} have no layer ${missing.keras} (${missing.name}), needed to compute ${need.name}`,
-        `the file holds ${available[0]}…${available[available.length - 1] ?? '(nothing)'}; choose layers up to ${available[available.length - 1]} or use full VGG-19 weights`,
-      );
-    }
+    // Only on failure: requireLayers words the error (which layer is missing, what the file holds).
+    if (last >= depth) requireLayers(weights, [VGG19_LAYERS[last]!.name]);
     const out: Record<string, tf.Tensor4D> = {};
     let h = x;
     for (let i = 0; i <= last; i++) {
       const layer = VGG19_LAYERS[i]!;
       // Intermediates are left to the caller's tf.tidy: backpropagation still needs them.
-      h = layer.kind === 'conv' ? conv2dBiasRelu(h, params[i]!.kernel, params[i]!.bias) : pool2d(h, opts.pooling);
+      h = layer.kind === 'conv' ? params[i]!.apply(h) : pool2d(h, opts.pooling);
       const tap = wanted.get(i);
       if (tap !== undefined) out[tap] = h;
     }
@@ -70,10 +59,7 @@ export function createVgg19(weights: VggWeights, opts: { pooling: Pooling }): Fe
     available,
     features,
     dispose() {
-      for (const p of params) {
-        p?.kernel.dispose();
-        p?.bias.dispose();
-      }
+      for (const p of params) p?.dispose();
     },
   };
 }

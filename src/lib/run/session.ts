@@ -4,7 +4,7 @@
  * custom loops drive sessions themselves instead of copying the loop.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
 import { resolveConfig, styleBlendWeights, type RunConfig } from '../config';
 import { NstError } from '../errors';
@@ -12,7 +12,8 @@ import { loadImage, readPixels } from '../image/io';
 import { normalSamples } from '../rng';
 import { createVgg19, type FeatureNet } from '../net/vgg';
 import { deprocess, preprocess } from '../net/preprocess';
-import { loadWeights } from '../net/weights/load';
+import { loadWeights, type LoadedWeights } from '../net/weights/load';
+import { requireLayers } from '../net/weights/validate';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
@@ -92,6 +93,24 @@ function weightsLabel(w: { source: string; format: string; sha256?: string; rand
   return `${w.format} ${w.source}${w.sha256 ? ` (sha256 ${w.sha256.slice(0, 12)}…)` : ''}`;
 }
 
+let lastWeights: { key: string; weights: Promise<LoadedWeights> } | undefined;
+
+/**
+ * The weights of the previous session when the spec (and the file's size and mtime) are unchanged:
+ * sweeps and notebooks run many sessions on one network, and reading or generating 80 MB takes seconds.
+ */
+function cachedWeights(spec: string): Promise<LoadedWeights> {
+  const st = existsSync(spec) ? statSync(spec) : undefined;
+  const key = `${spec}|${st?.size}|${st?.mtimeMs}`;
+  if (lastWeights?.key !== key) {
+    const weights = loadWeights(spec);
+    // A failed load is not remembered.
+    weights.catch(() => lastWeights?.weights === weights && (lastWeights = undefined));
+    lastWeights = { key, weights };
+  }
+  return lastWeights.weights;
+}
+
 /** Missing input files are reported before weights are loaded or anything is computed. */
 function checkInputs(cfg: RunConfig): void {
   const files: [string, string][] = [...(cfg.content ? [['--content', cfg.content] as [string, string]] : []), ...cfg.style.map((s) => ['--style', s] as [string, string])];
@@ -104,7 +123,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   const cfg = resolveConfig(partial);
   checkInputs(cfg);
   const backend: BackendInfo = await initBackend(cfg.backend);
-  const weights = await loadWeights(cfg.weights);
+  const weights = await cachedWeights(cfg.weights);
+  requireLayers(weights, cfg.content ? cfg.contentLayers : [], '--content-layers');
+  requireLayers(weights, cfg.styleLayers, '--style-layers');
   const { content, styles, hw } = await loadInputs(cfg);
   let net: FeatureNet | undefined;
   let targets: GatysTargets | undefined;
