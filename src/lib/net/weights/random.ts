@@ -5,49 +5,9 @@
  * that uses them says RANDOM WEIGHTS: results are not comparable to the papers'.
  */
 import { NstError } from '../../errors';
+import { createRng, fillNormal } from '../../rng';
 import { VGG19_CONVS } from '../vgg19';
 import type { ConvWeights, VggWeights } from './types';
-
-/** xoshiro128** (Blackman & Vigna), seeded through splitmix32: uniform floats in [0, 1). */
-function xoshiro128(seed: number): () => number {
-  let x = seed >>> 0;
-  const splitmix = (): number => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  return () => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
-    c ^= a;
-    d ^= b;
-    b ^= c;
-    a ^= d;
-    c ^= t;
-    d = rotl(d, 11);
-    return result / 2 ** 32;
-  };
-}
-
-function rotl(v: number, k: number): number {
-  return (v << k) | (v >>> (32 - k));
-}
-
-/** Fills `out` with N(0, std²) samples (Box–Muller, both outputs used). */
-function fillNormal(out: Float32Array, std: number, uniform: () => number): void {
-  for (let i = 0; i < out.length; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - uniform())) * std;
-    const theta = 2 * Math.PI * uniform();
-    out[i] = r * Math.cos(theta);
-    if (i + 1 < out.length) out[i + 1] = r * Math.sin(theta);
-  }
-}
 
 /** Parses `random:SEED` (SEED a non-negative integer); null for any other spec. */
 export function parseRandomSpec(spec: string): number | null {
@@ -60,7 +20,7 @@ export function parseRandomSpec(spec: string): number | null {
 
 /** The full VGG-19 with He-normal kernels and zero biases, deterministic in `seed`. */
 export function randomWeights(seed: number): VggWeights {
-  const uniform = xoshiro128(seed);
+  const uniform = createRng(seed);
   const layers = new Map<string, ConvWeights>();
   for (const c of VGG19_CONVS) {
     const kernel = new Float32Array(9 * c.inChannels * c.outChannels);
