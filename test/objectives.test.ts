@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { initBackend } from '../src/lib/backend';
+import { createRng } from '../src/lib/rng';
 import { NORMALIZATIONS, type Normalization } from '../src/lib/config';
 import { NstError } from '../src/lib/errors';
 import { contentLoss } from '../src/lib/objectives/content';
@@ -19,17 +20,7 @@ import { totalVariation } from '../src/lib/objectives/tv';
 // Top-level, so that fixtures made while the suites are defined already live on wasm.
 await initBackend('wasm');
 
-/** mulberry32: the same random tensors on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = createRng;
 
 function randomTensor(shape: [number, number, number, number], seed: number, lo = 0, hi = 1): tf.Tensor4D {
   const r = rng(seed);

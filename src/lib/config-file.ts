@@ -1,22 +1,29 @@
-/** Reads a run config (or a partial one) from a JSON or YAML file. */
+/** Reads run configs and sweep specs from JSON or YAML files, with errors that name the file. */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NstError } from './errors';
 
-export function readConfigFile(path: string): Record<string, unknown> {
+/**
+ * Parses a JSON (by extension) or YAML file. `what` names the file's role in the not-found error
+ * (e.g. 'config file'), `hint` says what it should hold.
+ */
+export function readJsonOrYaml(path: string, what: string, hint: string, label = path): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new NstError(`config file not found: ${path}`, 'give a JSON or YAML file with run-config keys (imageSize, styleWeight, …)');
+    throw new NstError(`${what} not found: ${label}`, hint);
   }
-  let value: unknown;
   try {
-    value = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    return extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new NstError(`cannot parse ${path}: ${(e as Error).message}`, 'the file must be valid JSON or YAML');
+    throw new NstError(`cannot parse ${label}: ${(e as Error).message}`, 'the file must be valid JSON or YAML');
   }
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  const value = readJsonOrYaml(path, 'config file', 'give a JSON or YAML file with run-config keys (imageSize, styleWeight, …)');
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new NstError(`${path} does not hold a mapping of config keys`, 'write e.g. {"content": "a.jpg", "style": ["b.jpg"], "imageSize": 256}');
   }

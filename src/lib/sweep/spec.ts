@@ -4,9 +4,9 @@
  * `{min, max, distribution}` for `method: random`), `count`, `seed`, `metric`. Checked once here, with
  * errors that name the file and the key, before anything runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, isAbsolute, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { readJsonOrYaml } from '../config-file';
 import { CONFIG_KEYS } from '../config';
 import { NstError } from '../errors';
 import { projectRoot } from '../paths';
@@ -76,19 +76,7 @@ export function locateSweepFile(path: string): string {
 }
 
 export function readSweepFile(path: string): SweepSpec {
-  const file = locateSweepFile(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new NstError(`sweep file not found: ${path}`, 'give a YAML or JSON sweep file, e.g. experiments/smoke.yaml');
-  }
-  let value: unknown;
-  try {
-    value = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new NstError(`cannot parse ${path}: ${(e as Error).message}`, 'the file must be valid YAML or JSON');
-  }
+  const value = readJsonOrYaml(locateSweepFile(path), 'sweep file', 'give a YAML or JSON sweep file, e.g. experiments/smoke.yaml', path);
   return parseSweepSpec(value, path);
 }
 
