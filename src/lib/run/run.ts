@@ -39,6 +39,7 @@ function configRecord(session: Session) {
     backend: { name: info.backend.name, device: info.backend.device, requested: info.backend.requested },
     weightsResolved: info.weightsLabel,
     weightsSha256: info.weightsSha256 ?? null,
+    weightsNote: info.weightsNote ?? null,
     randomWeights: info.randomWeights,
     tfjsVersion: tf.version.tfjs,
     node: process.version,

@@ -88,8 +88,8 @@ function initialImage(cfg: RunConfig, content: tf.Tensor4D | null, styles: tf.Te
   });
 }
 
-function weightsLabel(w: { source: string; format: string; sha256?: string; random: boolean }, reason?: string): string {
-  if (w.random) return `${w.source} — RANDOM WEIGHTS, not a trained VGG-19${reason ? ` (${reason})` : ''}`;
+function weightsLabel(w: { source: string; format: string; sha256?: string; random: boolean }): string {
+  if (w.random) return `${w.source} — RANDOM WEIGHTS, not a trained VGG-19: losses run, images are not paintings`;
   return `${w.format} ${w.source}${w.sha256 ? ` (sha256 ${w.sha256.slice(0, 12)}…)` : ''}`;
 }
 
@@ -165,7 +165,8 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
     runId,
     dir: runDir(cfg),
     backend,
-    weightsLabel: weightsLabel(weights, weights.reason),
+    weightsLabel: weightsLabel(weights),
+    weightsNote: weights.reason,
     randomWeights: weights.random,
     weightsSha256: weights.sha256,
   };
@@ -262,5 +263,6 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
 }
 
 export function describeSession(s: Session): string[] {
-  return [`weights: ${s.info.weightsLabel}`, describeBackend(s.info.backend)];
+  const note = s.info.weightsNote ? [`  why: ${s.info.weightsNote}`] : [];
+  return [`weights: ${s.info.weightsLabel}`, ...note, describeBackend(s.info.backend)];
 }

@@ -29,6 +29,8 @@ export interface RunInfo {
   /** e.g. `keras-h5 models/vgg19….h5 (sha256 …)` or `random:0 (RANDOM WEIGHTS — not a trained network)`. */
   weightsLabel: string;
   randomWeights: boolean;
+  /** Why `auto` weights fell back to random ones, if they did. */
+  weightsNote?: string;
   /** sha256 of the weights file (absent for random weights). */
   weightsSha256?: string;
 }

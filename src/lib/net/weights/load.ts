@@ -79,10 +79,11 @@ async function loadAuto(opts: LoadWeightsOptions): Promise<LoadedWeights> {
   if (opts.fetch === false) {
     reason = `no pretrained VGG-19 in ${dir} (downloads disabled)`;
   } else {
-    const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
     let failure = failedDownloads.get(entry.url);
     if (failure === undefined) {
-      log(`weights: no VGG-19 in ${dir}; downloading ${entry.url}`);
+      // No line before the attempt: offline it fails at once, and the first line a run prints is
+      // then the one that says it runs on random weights. The progress bar shows a real download.
+      opts.log?.(`weights: no VGG-19 in ${dir}; downloading ${entry.url}`);
       const bar = opts.log ? undefined : downloadProgress();
       try {
         const fetched = await fetchModel('vgg19', { dir, entry: opts.vgg19, progress: bar?.update });
