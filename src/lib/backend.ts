@@ -20,7 +20,7 @@ let current: BackendInfo | undefined;
 
 /** The backend asked for: the explicit argument, else NST_BACKEND, else auto. */
 export function requestedBackend(explicit?: string): BackendChoice {
-  const value = explicit ?? process.env.NST_BACKEND ?? 'auto';
+  const value = explicit ?? (process.env.NST_BACKEND || 'auto');
   if (!(BACKENDS as readonly string[]).includes(value)) {
     throw new NstError(`unknown backend '${value}'`, `allowed: ${BACKENDS.join(', ')} (--backend or NST_BACKEND)`);
   }

@@ -1,0 +1,44 @@
+/** Backend selection: auto falls back in order and says why; a forced backend is used or refused clearly. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { NstError } from '../src/lib/errors';
+import { requestedBackend } from '../src/lib/backend';
+
+/** Runs initBackend in a fresh process (a backend, once set, stays for the process). */
+function probe(env: Record<string, string>, arg = ''): { status: number | null; out: any; err: string } {
+  const code = `import { initBackend } from './src/lib/backend';
+    const info = await initBackend(${arg ? JSON.stringify(arg) : 'undefined'});
+    console.log(JSON.stringify(info));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return { status: r.status, out: line.startsWith('{') ? JSON.parse(line) : null, err: r.stderr };
+}
+
+describe('backend selection', () => {
+  it('auto tries tensorflow first and says why it moved on', () => {
+    const { out } = probe({ NST_BACKEND: '', NST_WASM_THREADS: '1' });
+    let hasTfNode = true;
+    try {
+      createRequire(import.meta.url).resolve('@tensorflow/tfjs-node-gpu');
+    } catch {
+      hasTfNode = false;
+    }
+    if (hasTfNode) assert.equal(out.name, 'tensorflow');
+    else {
+      assert.equal(out.name, 'wasm');
+      assert.match(out.skipped.join(';'), /^tensorflow: /);
+    }
+    assert.match(out.device, /CPU|GPU/);
+  });
+
+  it('NST_BACKEND forces a backend, and the argument wins over it', () => {
+    assert.equal(probe({ NST_BACKEND: 'cpu' }).out.name, 'cpu');
+    assert.equal(probe({ NST_BACKEND: 'cpu' }, 'wasm').out.name, 'wasm');
+  });
+
+  it('an unknown backend lists the allowed ones', () => {
+    assert.throws(() => requestedBackend('cuda'), (e: unknown) => e instanceof NstError && /tensorflow, wasm, cpu/.test(e.hint ?? ''));
+  });
+});
