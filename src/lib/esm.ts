@@ -17,7 +17,8 @@ const dynamicImport = new Function('specifier', 'return import(specifier)') as <
 type ExportTarget = string | { import?: ExportTarget; default?: ExportTarget } | null | undefined;
 
 function importTarget(target: ExportTarget): string | undefined {
-  if (typeof target === 'string' || !target) return target ?? undefined;
+  if (!target) return undefined;
+  if (typeof target === 'string') return target;
   return importTarget(target.import ?? target.default);
 }
 

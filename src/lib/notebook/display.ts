@@ -1,0 +1,213 @@
+/**
+ * Notebook output. Each figure goes out as one Jupyter MIME bundle holding the interactive plotly
+ * figure and a static PNG of its vega-lite twin: JupyterLab (with plotly's extension) and VS Code draw
+ * the interactive chart, while headless runs, GitHub's viewer and nbconvert keep the PNG.
+ *
+ * tslab's public `display` sends one MIME type per output, so bundles go through the writer tslab
+ * itself uses (`tslab/dist/jupyter`'s `lastWriteDisplayData`, tslab 1.0.22). tslab is looked up only
+ * when something is shown, and only if a kernel already loaded it, so the library loads anywhere;
+ * outside a kernel the text form is printed.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { NstError } from '../errors';
+import type { Figure } from '../figures/figure';
+import { lossCurves } from '../figures/charts';
+import { PLOTLY_MIME, toPlotly } from '../figures/plotly';
+import { escapeXml } from '../figures/text';
+import { renderSvg, svgSize, svgToPng, toVegaLite } from '../figures/vegalite';
+import { projectRoot } from '../paths';
+import type { RunCallbacks, RunInfo, StepLogs } from '../run/types';
+
+/** MIME type → content: strings as they are (PNG as base64), JSON types as objects. */
+export type MimeBundle = Record<string, unknown>;
+
+export interface DisplaySink {
+  /** Shows a bundle; a later call with the same `id` replaces that output in place. */
+  show(data: MimeBundle, metadata?: Record<string, unknown>, id?: string): void;
+}
+
+type WriteDisplayData = (content: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void;
+
+/** tslab's jupyter module, if this process is a tslab kernel (it loaded it at start-up). */
+function tslabJupyter(): { lastWriteDisplayData: WriteDisplayData | null } | undefined {
+  const req = createRequire(join(projectRoot(), 'package.json'));
+  let path: string;
+  try {
+    path = req.resolve('tslab/dist/jupyter');
+  } catch {
+    return undefined;
+  }
+  return req.cache[path]?.exports as { lastWriteDisplayData: WriteDisplayData | null } | undefined;
+}
+
+/** Display ids already shown: their next output is an update in place. */
+const shown = new Set<string>();
+
+function tslabSink(jupyter: { lastWriteDisplayData: WriteDisplayData | null }): DisplaySink {
+  return {
+    show(data, metadata = {}, id) {
+      const write = jupyter.lastWriteDisplayData;
+      if (!write) throw new NstError('the tslab kernel is not executing a cell', 'show output from inside a notebook cell');
+      write({ data, metadata, transient: id ? { display_id: id } : {} }, id !== undefined && shown.has(id));
+      if (id) shown.add(id);
+    },
+  };
+}
+
+const textSink: DisplaySink = {
+  show(data) {
+    if (typeof data['text/plain'] === 'string') console.log(data['text/plain']);
+  },
+};
+
+let override: DisplaySink | undefined;
+
+/** Replaces where output goes (tests record bundles this way); undefined restores the default. */
+export function setDisplaySink(sink: DisplaySink | undefined): void {
+  override = sink;
+}
+
+export function displaySink(): DisplaySink {
+  if (override) return override;
+  const jupyter = tslabJupyter();
+  return jupyter ? tslabSink(jupyter) : textSink;
+}
+
+let nextId = 0;
+/** A fresh display id for outputs updated in place. */
+function newDisplayId(): string {
+  return `nst-${process.pid}-${Date.now().toString(36)}-${nextId++}`;
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** A PNG shown at `width` CSS pixels (high-DPI PNGs would otherwise show at their pixel size). */
+function pngBundle(png: Uint8Array, alt: string, width?: number): { data: MimeBundle; metadata: Record<string, unknown> } {
+  return { data: { 'image/png': base64(png), 'text/plain': alt }, metadata: width ? { 'image/png': { width } } : {} };
+}
+
+export function showPng(png: Uint8Array, alt = 'image', width?: number): void {
+  const { data, metadata } = pngBundle(png, alt, width);
+  displaySink().show(data, metadata);
+}
+
+/** Interactive plotly figure + static PNG (of the vega-lite twin, already rendered) in one output. */
+export function showFigure(fig: Figure, png: Uint8Array, width: number, id?: string): void {
+  const { data, metadata } = pngBundle(png, fig.title, width);
+  displaySink().show({ [PLOTLY_MIME]: toPlotly(fig), ...data }, metadata, id);
+}
+
+/** Renders a figure's static twin at screen resolution and shows both (for figures not exported). */
+export async function renderAndShow(fig: Figure, id?: string, dpi = 96): Promise<void> {
+  const svg = await renderSvg(toVegaLite(fig));
+  showFigure(fig, await svgToPng(svg, dpi), svgSize(svg).width, id);
+}
+
+export function showHtml(html: string, text: string, id?: string): void {
+  displaySink().show({ 'text/html': html, 'text/plain': text }, {}, id);
+}
+
+/** A table as HTML (and text), for final losses and sweep results. */
+export function showTable(rows: readonly Record<string, unknown>[], caption: string): void {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v ?? ''));
+  const html = [
+    `<table><caption style="text-align:left;font-weight:bold">${escapeXml(caption)}</caption>`,
+    `<thead><tr>${cols.map((c) => `<th>${escapeXml(c)}</th>`).join('')}</tr></thead><tbody>`,
+    ...rows.map((r) => `<tr>${cols.map((c) => `<td style="text-align:right">${escapeXml(fmt(r[c]))}</td>`).join('')}</tr>`),
+    '</tbody></table>',
+  ].join('');
+  const text = [caption, cols.join('\t'), ...rows.map((r) => cols.map((c) => fmt(r[c])).join('\t'))].join('\n');
+  showHtml(html, text);
+}
+
+export interface BannerInfo {
+  title: string;
+  backend: string;
+  weights: string;
+  randomWeights: boolean;
+  smoke: boolean;
+  /** Extra lines (parameters, figure folder). */
+  details?: string[];
+}
+
+/** The first output of every notebook: what computed it, and a loud warning on random weights. */
+export function showBanner(b: BannerInfo): void {
+  const warn = b.randomWeights
+    ? 'RANDOM WEIGHTS — no pretrained VGG-19 was found, so this runs on a randomly initialised network: the pipeline and figures are real, the images are not the paper\'s results. Put VGG-19 weights in models/ (nst models fetch vgg19) for those.'
+    : '';
+  const scale = b.smoke ? 'SMOKE SCALE (NST_SMOKE): tiny images and few iterations, to test the notebook' : '';
+  const lines = [b.title, `backend: ${b.backend}`, `weights: ${b.weights}`, ...(b.details ?? [])];
+  const box = (text: string, color: string) =>
+    `<div style="border:2px solid ${color};color:${color};padding:6px 10px;margin:4px 0;font-weight:bold">${escapeXml(text)}</div>`;
+  const html = [
+    `<div style="font-family:sans-serif"><div style="font-size:1.2em;font-weight:bold">${escapeXml(b.title)}</div>`,
+    warn ? box(warn, '#c00') : '',
+    scale ? box(scale, '#b60') : '',
+    `<pre style="margin:4px 0">${lines.slice(1).map(escapeXml).join('\n')}</pre></div>`,
+  ].join('');
+  const text = [...(warn ? [`*** ${warn} ***`] : []), ...(scale ? [`*** ${scale} ***`] : []), ...lines].join('\n');
+  showHtml(html, text);
+}
+
+export interface LiveCurveOptions {
+  title?: string;
+  /** At most one redraw per this many milliseconds while the run goes (the last step always redraws). */
+  everyMs?: number;
+}
+
+/**
+ * Callbacks for `run()` that draw the loss curve in one output, updated in place as the run goes
+ * (tslab display ids), and leave the finished curve behind.
+ */
+export function liveLossCurve(opts: LiveCurveOptions = {}): RunCallbacks {
+  const everyMs = opts.everyMs ?? 1000;
+  const id = newDisplayId();
+  const history: StepLogs[] = [];
+  let last = 0;
+  let title = opts.title ?? 'Loss';
+  const draw = () => renderAndShow(lossCurves(history, title), id);
+  return {
+    onRunBegin(info: RunInfo) {
+      history.length = 0;
+      title = opts.title ?? `Loss — ${info.runId}`;
+      showHtml(`<i>${escapeXml(title)}: starting…</i>`, `${title}: starting…`, id);
+    },
+    async onStepEnd(logs) {
+      history.push(logs);
+      if (performance.now() - last < everyMs) return;
+      await draw();
+      last = performance.now();
+    },
+    async onRunEnd(result) {
+      history.splice(0, history.length, ...result.history);
+      await draw();
+    },
+  };
+}
+
+/**
+ * Callbacks that keep one line of text updated in place with a run's progress (for grids of runs,
+ * where a live curve per run would flood the notebook).
+ */
+export function progressLine(label: string, everyMs = 500): RunCallbacks {
+  const id = newDisplayId();
+  let last = 0;
+  const say = (text: string) => showHtml(`<code>${escapeXml(text)}</code>`, text, id);
+  return {
+    onRunBegin() {
+      say(`${label}: starting…`);
+    },
+    onStepEnd(logs, info) {
+      if (performance.now() - last < everyMs) return;
+      last = performance.now();
+      say(`${label}: iteration ${logs.iteration}/${info.config.iterations}, loss ${logs.total.toExponential(3)}`);
+    },
+    onRunEnd(result) {
+      say(`${label}: ${result.stopReason} after ${result.history.length} iterations, loss ${result.final.total.toExponential(3)} → ${result.dir}`);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The first cell of every notebook: the backend, the weights every run of the notebook will use, the
+ * base run config, the figure folder, and a banner saying all of it (RANDOM WEIGHTS loudly).
+ */
+import { join } from 'node:path';
+import { describeBackend, initBackend, type BackendInfo } from '../backend';
+import type { RunConfig } from '../config';
+import { loadWeights } from '../net/weights/load';
+import { projectRoot } from '../paths';
+import { NotebookFigures } from './figures';
+import { showBanner } from './display';
+
+export interface NotebookParams {
+  smoke: boolean;
+  /** `auto` (the VGG-19 in models/, else random:0 — notebooks never download), a path, or `random:SEED`. */
+  weights?: string;
+  backend?: string;
+  /** DPI of the exported PNG figures. */
+  dpi?: number;
+}
+
+export interface Notebook {
+  name: string;
+  backend: BackendInfo;
+  /** What the runs get as `weights`: the resolved file, or `random:SEED`. */
+  weights: string;
+  weightsLabel: string;
+  randomWeights: boolean;
+  /** Shared by every run of the notebook: weights, backend, results folder, no console chatter. */
+  base: Partial<RunConfig>;
+  figures: NotebookFigures;
+}
+
+/** Where notebooks put runs and figures: NST_RESULTS (the tests use a scratch folder), else the project's results/. */
+export function notebookResultsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NST_RESULTS || join(projectRoot(), 'results');
+}
+
+/** Initialises the backend and weights once for the notebook `name` (its file name without .ipynb). */
+export async function setupNotebook(name: string, title: string, params: NotebookParams): Promise<Notebook> {
+  const backend = await initBackend(params.backend);
+  // Resolved once here, so that every run uses (and records) the same weights without asking again.
+  const w = await loadWeights(params.weights ?? 'auto', { fetch: false });
+  const weightsLabel = w.random ? `${w.source} — RANDOM WEIGHTS${w.reason ? ` (${w.reason})` : ''}` : `${w.format} ${w.source}`;
+  const results = notebookResultsDir();
+  const figures = new NotebookFigures(name, results, params.dpi);
+  const shown = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'smoke'));
+  showBanner({
+    title,
+    backend: describeBackend(backend).replace(/^backend: /, ''),
+    weights: weightsLabel,
+    randomWeights: w.random,
+    smoke: params.smoke,
+    details: [`parameters: ${JSON.stringify(shown)}`, `figures: ${figures.dir}`],
+  });
+  return {
+    name,
+    backend,
+    weights: w.source,
+    weightsLabel,
+    randomWeights: w.random,
+    base: { weights: w.source, backend: backend.name, out: results, experiment: `notebook-${name}`, printEvery: 0 },
+    figures,
+  };
+}
