@@ -86,6 +86,18 @@ describe('tensor hygiene', () => {
   }
 });
 
+describe('divergence', () => {
+  it('stops cleanly on a non-finite loss, keeping the last good image', async () => {
+    const cfg = { ...base, imageSize: 32, optimizer: 'adam' as const, learningRate: 1e30, iterations: 10, experiment: 'nan' };
+    await assert.rejects(run(cfg, { log: null, progress: false }), (e: unknown) => e instanceof NstError && /NaN or infinite/.test(e.message));
+    const dir = join(out, 'nan', runIdFor(resolveConfig(cfg)));
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    assert.equal(summary.stopReason, 'diverged');
+    assert.ok(existsSync(join(dir, 'snapshots', `iter_${String(summary.iterations).padStart(5, '0')}.png`)), 'the last good image is kept');
+    assert.ok(!existsSync(join(dir, 'final.png')), 'no final.png for a run that did not finish');
+  });
+});
+
 describe('bad input is rejected before any compute', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['unknown layer', { styleLayers: 'conv9_9' }, /--style-layers.*conv9_9[\s\S]*conv1_1/],

@@ -175,28 +175,20 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   let iteration = 0;
   let evaluations = 0;
 
-  /** Evaluates the objective at `image`; the gradient only when asked (scoring and stepping). */
-  function evaluateAt(image: tf.Tensor4D, withGrad: boolean): { logs: StepLogs; grad?: tf.Tensor } {
+  /** The objective's terms and its gradient at `image` (preprocessed). */
+  function evaluateAt(image: tf.Tensor4D): { logs: StepLogs; grad: tf.Tensor } {
     const layers = objective!.layers;
     let packed!: tf.Tensor1D;
     const f = (img: tf.Tensor4D) => {
       const r = objective!.evaluate(net!.features(img, layers), img);
+      // One host read per evaluation for every term: the per-term curves are the main diagnostic.
       packed = tf.keep(tf.stack([r.total, r.groups.content, r.groups.style, r.groups.tv, ...termNames.map((n) => r.terms[n]!)]) as tf.Tensor1D);
       return r.total;
     };
-    let grad: tf.Tensor | undefined;
-    if (withGrad) {
-      const { value, grad: g } = tf.valueAndGrad(f)(image);
-      value.dispose();
-      grad = g;
-    } else {
-      tf.tidy(() => {
-        f(image);
-      });
-    }
+    const { value, grad } = tf.valueAndGrad(f)(image);
+    value.dispose();
     const v = packed.dataSync();
     packed.dispose();
-    evaluations++;
     const terms: Record<string, number> = {};
     termNames.forEach((n, i) => (terms[n] = v[4 + i]!));
     const logs: StepLogs = {
@@ -213,12 +205,13 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   }
 
   const closure = (): Evaluation & { logs: StepLogs } => {
-    const { logs, grad } = evaluateAt(x!, true);
+    evaluations++;
+    const { logs, grad } = evaluateAt(x!);
     if (!Number.isFinite(logs.total)) {
-      grad!.dispose();
+      grad.dispose();
       throw new DivergedError(iteration);
     }
-    return { loss: logs.total, grad: grad!, logs };
+    return { loss: logs.total, grad, logs };
   };
 
   return {
@@ -247,9 +240,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
     },
     score(rgb) {
       const image = rgb ? preprocess(rgb) : x!;
-      const { logs, grad } = evaluateAt(image, true);
-      const gradNorm = tf.tidy(() => tf.norm(grad!).dataSync()[0]!);
-      grad!.dispose();
+      const { logs, grad } = evaluateAt(image);
+      const gradNorm = tf.tidy(() => tf.norm(grad).dataSync()[0]!);
+      grad.dispose();
       if (rgb) image.dispose();
       return { logs, gradNorm };
     },
