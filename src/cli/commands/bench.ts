@@ -1,0 +1,71 @@
+/** `nst bench`: milliseconds per iteration of the paper's objective, by phase, and peak memory. */
+import { availableParallelism } from 'node:os';
+import { runBench, BENCH_CONFIG_KEYS, BENCH_DEFAULTS, type BenchOptions } from '../../lib/bench/bench';
+import { formatBench } from '../../lib/bench/format';
+import { defaultReferenceScript, runReference, type ReferenceOutcome } from '../../lib/bench/reference';
+import { resolveConfig } from '../../lib/config';
+import { NstError } from '../../lib/errors';
+import type { Command } from '../command';
+import { describeOptions, parseOptions, type ExtraOption } from '../options';
+
+const EXTRA: Record<string, ExtraOption> = {
+  size: { type: 'string', help: `image side in pixels (default ${BENCH_DEFAULTS.size})` },
+  warmup: { type: 'string', help: `untimed iterations first (default ${BENCH_DEFAULTS.warmup})` },
+  json: { type: 'boolean', help: 'print one JSON object (backend, size, ms_per_iter_median, phases, peak_rss_mb, …)' },
+  reference: { type: 'boolean', help: 'also run the PyTorch reference\'s bench at the same size and print the ratio' },
+  referenceScript: { type: 'string', help: `gatys_torch.py (default ${defaultReferenceScript()})` },
+};
+
+const usage = [
+  'usage: nst bench [--size N] [--iterations K] [--backend B] [--optimizer adam|lbfgs|sgd] [--history-size H] [--json] [--reference]',
+  '',
+  'Times the Gatys et al. (2016) objective — content conv4_2, style conv1_1…conv5_1, β/α 1e3, average pooling —',
+  'on VGG-19 with random weights at N×N pixels: K iterations after a warm-up, with the phases (forward, backward,',
+  'optimizer step) and peak resident memory. The default optimizer (adam) evaluates once per iteration, like the',
+  'reference\'s step; `--optimizer lbfgs --history-size 100 --size 512` measures a paper-sized run\'s memory.',
+  `Defaults: ${BENCH_CONFIG_KEYS.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${BENCH_DEFAULTS[k]}`).join(', ')}.`,
+  'NST_WASM_THREADS=1 runs the wasm backend single-threaded.',
+  '',
+  describeOptions(EXTRA),
+].join('\n');
+
+function intOption(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new NstError(`--${name}: expected an integer, got '${String(value)}'`);
+  return n;
+}
+
+export const command: Command = {
+  summary: 'ms per iteration of the paper\'s objective by phase, peak memory, optionally against the PyTorch reference',
+  usage,
+  async run(argv) {
+    const { config, extra, positionals } = parseOptions(argv, EXTRA, BENCH_CONFIG_KEYS);
+    if (positionals.length > 0) throw new NstError(`unexpected argument '${positionals[0]}'`, 'see nst bench --help');
+    // Bad option values fail here, before the network is built.
+    const cfg = resolveConfig({ ...BENCH_DEFAULTS, ...config, size: undefined, warmup: undefined, content: 'random', style: ['random'] });
+    const options: BenchOptions = {
+      ...Object.fromEntries(BENCH_CONFIG_KEYS.map((k) => [k, cfg[k]])),
+      size: intOption('size', extra.size),
+      warmup: intOption('warmup', extra.warmup),
+    };
+    const result = await runBench(options);
+    let reference: ReferenceOutcome | undefined;
+    if (extra.reference) {
+      reference = runReference({
+        script: typeof extra.referenceScript === 'string' ? extra.referenceScript : undefined,
+        size: result.size,
+        iterations: result.iterations,
+        threads: availableParallelism(),
+        pooling: result.pooling,
+      });
+    }
+    if (extra.json) {
+      const ref = reference?.ok ? { reference: reference.result, ratio: result.ms_per_iter_median / reference.result.ms_per_iter_median } : reference ? { reference_error: reference.reason } : {};
+      console.log(JSON.stringify({ ...result, ...ref }, null, 2));
+    } else {
+      for (const line of formatBench(result, reference)) console.log(line);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,176 @@
+/**
+ * The speed benchmark: the paper's objective (Gatys et al. 2016: content conv4_2, style conv1_1…conv5_1,
+ * β/α = 1e3, average pooling) on VGG-19 with random weights, at N×N pixels, built from the library's own
+ * parts (createVgg19, preprocess, computeTargets, buildGatysObjective, createOptimizer), so it measures
+ * what a run pays per iteration. Random images are the same objective's cost as photographs.
+ *
+ * Phases: each timed iteration also times the objective alone (forward) just before it, and the time
+ * spent inside the optimizer's closure calls (forward + backward); backward = closure time per
+ * evaluation − forward, optimizer step = iteration − closure time. Everything on wasm, cpu and
+ * tensorflow is synchronous, so reading the loss (as the optimizers do) ends each timing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { availableParallelism, loadavg } from 'node:os';
+import { initBackend, type BackendInfo } from '../backend';
+import { resolveConfig, type RunConfig } from '../config';
+import { NstError } from '../errors';
+import { preprocess } from '../net/preprocess';
+import { createVgg19 } from '../net/vgg';
+import { loadWeights } from '../net/weights/load';
+import { buildGatysObjective, computeTargets } from '../objectives/gatys';
+import { createOptimizer } from '../optim/factory';
+import type { Evaluation } from '../optim/optimizer';
+
+/** Config keys the benchmark takes (the objective itself is fixed to the paper's). */
+export const BENCH_CONFIG_KEYS = ['backend', 'iterations', 'optimizer', 'historySize', 'lineSearch', 'learningRate', 'pooling', 'weights'] as const;
+export type BenchConfig = Pick<RunConfig, (typeof BENCH_CONFIG_KEYS)[number]>;
+
+/** One evaluation per iteration (Adam), as the reference's forward + backward step. */
+export const BENCH_DEFAULTS: Readonly<BenchConfig & { size: number; warmup: number }> = Object.freeze({
+  size: 128,
+  warmup: 1,
+  iterations: 5,
+  optimizer: 'adam',
+  historySize: 100,
+  lineSearch: 'strong_wolfe',
+  learningRate: 1,
+  pooling: 'avg',
+  weights: 'random:0',
+  backend: 'auto',
+});
+
+export interface BenchOptions extends Partial<BenchConfig> {
+  /** Image side in pixels (the image is size × size). */
+  size?: number;
+  /** Untimed iterations before timing (the first pays for kernel set-up and cached weights). */
+  warmup?: number;
+}
+
+export interface BenchResult {
+  backend: BackendInfo['name'];
+  device: string;
+  size: number;
+  iterations: number;
+  warmup: number;
+  optimizer: RunConfig['optimizer'];
+  historySize: number;
+  pooling: RunConfig['pooling'];
+  weights: string;
+  ms_per_iter_median: number;
+  ms_per_iter_min: number;
+  /** Objective evaluations per iteration (median; 1 for Adam and SGD). */
+  evaluations_per_iter: number;
+  /** Medians in ms: forward and backward per evaluation, optimizer step per iteration (its own work). */
+  phases: { forward: number; backward: number; optimizer: number };
+  /** Peak resident memory of the process so far, in MB (workers included). */
+  peak_rss_mb: number;
+  /** Bytes held in tensors at the end, in MB. */
+  tensor_mb: number;
+  /** tf.memory().numTensors after each timed iteration. */
+  tensor_counts: number[];
+  /** L-BFGS only: the history at its full size (2 × historySize image-sized tensors), in MB. */
+  lbfgs_full_history_mb?: number;
+  /** 1-minute load average at the start and end, and the machine's cores: the timings' context. */
+  load: { start: number; end: number; cores: number };
+}
+
+const median = (a: readonly number[]): number => {
+  const s = [...a].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function timed<T>(f: () => T): [number, T] {
+  const t = performance.now();
+  const r = f();
+  return [performance.now() - t, r];
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new NstError(`--${name}: expected an integer ≥ ${min}, got ${value}`);
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const { size, warmup, ...rest } = { ...BENCH_DEFAULTS, ...given };
+  checkCount('size', size, 16);
+  checkCount('warmup', warmup, 0);
+  // The paper's objective from the config defaults; placeholder image names only satisfy validation.
+  const cfg = resolveConfig({ ...rest, content: 'random', style: ['random'], imageSize: size });
+  const loadStart = loadavg()[0]!;
+  const backend = await initBackend(cfg.backend);
+  const weights = await loadWeights(cfg.weights, { fetch: false });
+  const net = createVgg19(weights, { pooling: cfg.pooling });
+  const [content, style] = [1, 2].map((seed) => tf.tidy(() => preprocess(tf.randomUniform([1, size, size, 3], 0, 255, 'float32', seed) as tf.Tensor4D)));
+  const targets = computeTargets(net, {
+    content: content!,
+    styles: [style!],
+    blend: [1],
+    contentLayers: cfg.contentLayers,
+    styleLayers: cfg.styleLayers,
+    normalization: cfg.normalization,
+  });
+  const x = tf.variable(content!, true, 'bench-image');
+  tf.dispose([content!, style!]);
+  const optimizer = createOptimizer(cfg);
+  try {
+    const objective = buildGatysObjective(cfg, targets);
+    const loss = (image: tf.Tensor4D): tf.Scalar => objective.evaluate(net.features(image, objective.layers), image).total;
+    const forward = () => tf.tidy(() => loss(x).dataSync()[0]!);
+    let inClosureMs = 0;
+    const closure = (): Evaluation => {
+      const [ms, evaluation] = timed(() => {
+        const { value, grad } = tf.valueAndGrad(loss)(x);
+        const v = value.dataSync()[0]!;
+        value.dispose();
+        return { loss: v, grad };
+      });
+      inClosureMs += ms;
+      return evaluation;
+    };
+    const iterate = () => optimizer.step(x, closure).evaluations;
+
+    forward();
+    for (let i = 0; i < warmup; i++) iterate();
+    const times = { forward: [] as number[], perEvaluation: [] as number[], optimizer: [] as number[], iter: [] as number[], evals: [] as number[] };
+    const tensorCounts: number[] = [];
+    for (let i = 0; i < cfg.iterations; i++) {
+      times.forward.push(timed(forward)[0]);
+      inClosureMs = 0;
+      const [ms, evaluations] = timed(iterate);
+      times.iter.push(ms);
+      times.evals.push(evaluations);
+      times.perEvaluation.push(inClosureMs / Math.max(1, evaluations));
+      times.optimizer.push(ms - inClosureMs);
+      tensorCounts.push(tf.memory().numTensors);
+    }
+    const fwd = median(times.forward);
+    const iter = median(times.iter);
+    const imageBytes = 4 * size * size * 3;
+    return {
+      backend: backend.name,
+      device: backend.device,
+      size,
+      iterations: cfg.iterations,
+      warmup,
+      optimizer: cfg.optimizer,
+      historySize: cfg.historySize,
+      pooling: cfg.pooling,
+      weights: weights.source,
+      ms_per_iter_median: iter,
+      ms_per_iter_min: Math.min(...times.iter),
+      evaluations_per_iter: median(times.evals),
+      phases: { forward: fwd, backward: median(times.perEvaluation) - fwd, optimizer: median(times.optimizer) },
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      tensor_mb: tf.memory().numBytes / 2 ** 20,
+      tensor_counts: tensorCounts,
+      ...(cfg.optimizer === 'lbfgs' ? { lbfgs_full_history_mb: (2 * cfg.historySize * imageBytes) / 2 ** 20 } : {}),
+      load: { start: loadStart, end: loadavg()[0]!, cores: availableParallelism() },
+    };
+  } finally {
+    optimizer.dispose();
+    x.dispose();
+    targets.dispose();
+    net.dispose();
+  }
+}
