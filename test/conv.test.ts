@@ -164,6 +164,24 @@ describe('flipKernel', () => {
   });
 });
 
+describe('wasm Identity', () => {
+  it('shares its input\'s memory, and each tensor outlives the other\'s disposal', async () => {
+    await initBackend('wasm');
+    const a = tf.tensor([1, 2, 3, 4]);
+    const buffers = tf.memory().numDataBuffers;
+    const b = tf.clone(a);
+    assert.equal(b.dataId, a.dataId);
+    assert.equal(tf.memory().numDataBuffers, buffers);
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3, 4]);
+    const c = tf.clone(b);
+    b.dispose();
+    assert.deepEqual(tf.tidy(() => Array.from(tf.add(c, 1).dataSync())), [2, 3, 4, 5]);
+    c.dispose();
+    assert.equal(tf.memory().numDataBuffers, buffers - 1);
+  });
+});
+
 describe('wasm threads', () => {
   /** A child process computes a VGG-sized conv's value and input gradient; prints a checksum and its thread count. */
   function probe(threads: string) {
