@@ -86,7 +86,8 @@ describe('features', () => {
     const [h, w] = [6, 4];
     const x = Float32Array.from({ length: h * w * 3 }, () => rand() * 50);
     const feats = tf.tidy(() => {
-      const f = net.features(tf.tensor4d(x, [1, h, w, 3]), ['conv1_1', 'block1_conv2', 'pool1']);
+      // The network takes RGB and preprocesses it: hand it the RGB image whose caffe form is x.
+      const f = net.features(deprocess(tf.tensor4d(x, [1, h, w, 3])), ['conv1_1', 'block1_conv2', 'pool1']);
       return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v.dataSync()]));
     });
     const c11 = convByHand(x, h, w, 3, weights.layers.get('block1_conv1')!);

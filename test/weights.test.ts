@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/lib/backend';
 import { NstError } from '../src/lib/errors';
 import { preprocess } from '../src/lib/net/preprocess';
-import { createVgg19, type FeatureNet } from '../src/lib/net/vgg';
+import { createVgg19, type VggNetwork } from '../src/lib/net/vgg';
 import { VGG19_CONVS, VGG19_LAYERS, type ConvSpec } from '../src/lib/net/vgg19';
 import { fetchModel, modelEntry } from '../src/lib/net/weights/fetch';
 import { writeKerasH5 } from '../src/lib/net/weights/keras-h5';
@@ -496,11 +496,11 @@ describe('weights auto', () => {
 
 describe("Gatys' normalisation", () => {
   /** Per-channel mean of each held conv layer's features over the images, computed here with plain tf ops. */
-  function meansOf(net: FeatureNet, convs: readonly ConvSpec[], images: tf.Tensor4D[]): Map<string, Float32Array> {
+  function meansOf(net: VggNetwork, convs: readonly ConvSpec[], images: tf.Tensor4D[]): Map<string, Float32Array> {
     const sums = new Map<string, Float32Array>();
     for (const img of images) {
       tf.tidy(() => {
-        const f = net.features(preprocess(img), convs.map((c) => c.name));
+        const f = net.features(img, convs.map((c) => c.name));
         for (const c of convs) {
           const m = tf.mean(f[c.name]!, [0, 1, 2]).dataSync() as Float32Array;
           const acc = sums.get(c.keras) ?? new Float32Array(m.length);

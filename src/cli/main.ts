@@ -22,6 +22,11 @@ async function help(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `nst … | head` closes stdout early: that is the reader's choice, not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const [name, ...rest] = argv;
   try {
     if (!name || name === '--help' || name === '-h' || name === 'help') {

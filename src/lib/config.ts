@@ -4,7 +4,7 @@
  * saved beside every run.
  */
 import { NstError } from './errors';
-import { LAYER_PRESETS, layerIndex, paperName } from './net/vgg19';
+import { deferredLayers, expandLayers } from './net/taps-config';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -21,8 +21,9 @@ export type Normalization = (typeof NORMALIZATIONS)[number];
 export const POOLINGS = ['max', 'avg'] as const;
 export type Pooling = (typeof POOLINGS)[number];
 
+/** Named starting points; any other value of `init` is an image file (resized to the run's size). */
 export const INITS = ['noise', 'content', 'style'] as const;
-export type Init = (typeof INITS)[number];
+export type Init = (typeof INITS)[number] | string;
 
 export const OPTIMIZERS = ['lbfgs', 'adam', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -54,6 +55,12 @@ export interface RunConfig {
   tvWeight: number;
   contentLayers: string[];
   styleLayers: string[];
+  /**
+   * The feature network: a registry name (`vgg19`, `vgg16`, `inception_v3`, `mobilenet_v2`), a
+   * TensorFlow.js layers model (model.json or its folder), or `auto`: VGG-19 when its weights are in
+   * models/ or can be downloaded, else the InceptionV3 that ships in the nsfwjs npm package.
+   */
+  network: string;
   /** Per style layer; empty means the normalisation's default (1/|L| for gatys2016). */
   styleLayerWeights: number[];
   normalization: Normalization;
@@ -75,7 +82,7 @@ export interface RunConfig {
   saveEvery: number;
   /** Print a progress line every N iterations (0: never). */
   printEvery: number;
-  /** `auto` (models/ → fetch → random:0), a Keras .h5 file, a tfjs model directory, or `random:SEED`. */
+  /** VGG weights: `auto` (models/ → fetch → random:0), a Keras .h5 file, a tfjs model directory, or `random:SEED`. */
   weights: string;
   backend: BackendChoice;
 }
@@ -92,8 +99,10 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
   contentWeight: 1,
   styleWeight: 1e3,
   tvWeight: 0,
-  contentLayers: [...LAYER_PRESETS.gatys2016_content!],
-  styleLayers: [...LAYER_PRESETS.gatys2016_style!],
+  network: 'auto',
+  // Every network's own presets (VGG: conv4_2 and conv1_1…conv5_1, the paper's).
+  contentLayers: ['content'],
+  styleLayers: ['style'],
   styleLayerWeights: [],
   normalization: 'gatys2016',
   pooling: 'avg',
@@ -127,12 +136,13 @@ const KINDS: Record<keyof RunConfig, Kind> = {
   contentWeight: 'number',
   styleWeight: 'number',
   tvWeight: 'number',
+  network: 'string',
   contentLayers: 'strings',
   styleLayers: 'strings',
   styleLayerWeights: 'numbers',
   normalization: NORMALIZATIONS,
   pooling: POOLINGS,
-  init: INITS,
+  init: 'string',
   seed: 'int',
   optimizer: OPTIMIZERS,
   learningRate: 'number',
@@ -161,7 +171,7 @@ function fail(key: string, message: string, allowed?: string): never {
   throw new NstError(`${optionName(key)} (${key}): ${message}`, allowed);
 }
 
-/** Splits `a,b` strings and expands layer presets (`gatys2016_style`). */
+/** Splits `a,b` strings. */
 function listOf(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
   if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -193,7 +203,7 @@ function coerce(key: keyof RunConfig, value: unknown): unknown {
     case 'strings':
       return listOf(value).flatMap((v) => {
         if (typeof v !== 'string') fail(key, `expected strings, got ${JSON.stringify(v)}`);
-        return LAYER_PRESETS[v] ? [...LAYER_PRESETS[v]!] : [v];
+        return [v];
       });
     case 'numbers':
       return listOf(value).map(num);
@@ -216,8 +226,11 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
     cfg[key] = coerce(key as keyof RunConfig, value);
   }
   const c = cfg as unknown as RunConfig;
-  c.contentLayers = c.contentLayers.map(paperNameOf('contentLayers'));
-  c.styleLayers = c.styleLayers.map(paperNameOf('styleLayers'));
+  if (c.network.trim() === '') fail('network', 'is empty', 'give a network name (nst models list) or a model.json path');
+  // Layer names are checked here when the network's taps are known without loading it (VGG), else
+  // when the session opens the network, still before any compute.
+  c.contentLayers = expandLayers(c, c.contentLayers, 'contentLayers');
+  c.styleLayers = expandLayers(c, c.styleLayers, 'styleLayers');
   const positive: (keyof RunConfig)[] = ['imageSize', 'iterations', 'historySize'];
   for (const k of positive) if ((c[k] as number) <= 0) fail(k, `must be positive, got ${c[k]}`);
   const nonNegative: (keyof RunConfig)[] = ['contentWeight', 'styleWeight', 'tvWeight', 'learningRate', 'momentum', 'tolerance', 'saveEvery', 'printEvery'];
@@ -229,27 +242,16 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   if (c.styleBlend.length > 0 && c.styleBlend.length !== c.style.length) {
     fail('styleBlend', `${c.styleBlend.length} blend weights for ${c.style.length} style images`, 'give one weight per --style');
   }
-  if (c.styleLayerWeights.length > 0 && c.styleLayerWeights.length !== c.styleLayers.length) {
+  if (c.styleLayerWeights.length > 0 && !deferredLayers(c) && c.styleLayerWeights.length !== c.styleLayers.length) {
     fail('styleLayerWeights', `${c.styleLayerWeights.length} weights for ${c.styleLayers.length} style layers`, `one weight per layer of ${c.styleLayers.join(',')}`);
   }
   if (!c.content && c.contentWeight > 0 && c.init === 'content') {
     fail('init', 'init from content needs a content image', 'give --content PATH or --init noise');
   }
+  if (c.init.trim() === '') fail('init', 'is empty', `give ${INITS.join(', ')} or an image file`);
   if (c.styleLayers.length === 0 && c.contentLayers.length === 0) fail('styleLayers', 'no layers selected');
   if (!/^[\w.-]+$/.test(c.experiment)) fail('experiment', `'${c.experiment}' is not a folder name`, 'use letters, digits, . _ -');
   return c;
-}
-
-function paperNameOf(key: keyof RunConfig) {
-  return (name: string): string => {
-    try {
-      layerIndex(name);
-    } catch (e) {
-      if (e instanceof NstError) fail(key, e.message, e.hint);
-      throw e;
-    }
-    return paperName(name);
-  };
 }
 
 /** Style blend weights normalised to sum 1. */

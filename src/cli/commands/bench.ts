@@ -17,10 +17,11 @@ const EXTRA: Record<string, ExtraOption> = {
 };
 
 const usage = [
-  'usage: nst bench [--size N] [--iterations K] [--backend B] [--optimizer adam|lbfgs|sgd] [--history-size H] [--json] [--reference]',
+  'usage: nst bench [--size N] [--network NAME] [--iterations K] [--backend B] [--optimizer adam|lbfgs|sgd] [--history-size H] [--json] [--reference]',
   '',
   'Times the Gatys et al. (2016) objective — content conv4_2, style conv1_1…conv5_1, β/α 1e3, average pooling —',
-  'on VGG-19 with random weights at N×N pixels: K iterations after a warm-up, with the phases (forward, backward,',
+  'on VGG-19 with random weights (or --network NAME at its own style and content presets) at N×N pixels:',
+  'K iterations after a warm-up, with the phases (forward, backward,',
   'optimizer step) and peak resident memory. The default optimizer (adam) evaluates once per iteration, like the',
   'reference\'s step; `--optimizer lbfgs --history-size 100 --size 512` measures a paper-sized run\'s memory.',
   `Defaults: ${BENCH_CONFIG_KEYS.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${BENCH_DEFAULTS[k]}`).join(', ')}.`,

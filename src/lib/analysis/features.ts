@@ -1,12 +1,11 @@
 /**
- * Feature statistics of an image at chosen VGG-19 layers: the Gram matrix G/M_l that Gatys et al.'s
+ * Feature statistics of an image at chosen layers of a feature network: the Gram matrix G/M_l that Gatys et al.'s
  * style representation is built from (2015, eq. 3, normalised by the number of positions M_l as in
  * their code, so layers and image sizes compare), and per-channel mean and standard deviation.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadImage, type LoadOptions } from '../image/io';
-import { preprocess } from '../net/preprocess';
-import type { FeatureNet } from '../net/vgg';
+import type { FeatureNetwork } from '../net/network';
 import { featureMatrix, gram } from '../objectives/gram';
 
 export interface LayerStats {
@@ -21,10 +20,10 @@ export interface LayerStats {
   std: Float32Array;
 }
 
-/** Statistics of an RGB 0..255 image [1,H,W,3] at each of `layers` (paper names). */
-export function layerStats(net: FeatureNet, rgb: tf.Tensor4D, layers: readonly string[]): Record<string, LayerStats> {
+/** Statistics of an RGB 0..255 image [1,H,W,3] at each of `layers` (the network's tap names). */
+export function layerStats(net: FeatureNetwork, rgb: tf.Tensor4D, layers: readonly string[]): Record<string, LayerStats> {
   const packed = tf.tidy(() => {
-    const feats = net.features(preprocess(rgb), layers);
+    const feats = net.features(rgb, layers);
     return layers.map((layer) => {
       const f = feats[layer]!;
       const [, h, w, c] = f.shape;
@@ -48,7 +47,7 @@ export function layerStats(net: FeatureNet, rgb: tf.Tensor4D, layers: readonly s
 }
 
 /** Statistics of an image file, loaded as `load` says (e.g. at a result's exact size). */
-export async function imageStats(net: FeatureNet, path: string, load: LoadOptions, layers: readonly string[]): Promise<Record<string, LayerStats>> {
+export async function imageStats(net: FeatureNetwork, path: string, load: LoadOptions, layers: readonly string[]): Promise<Record<string, LayerStats>> {
   const rgb = await loadImage(path, load);
   try {
     return layerStats(net, rgb, layers);

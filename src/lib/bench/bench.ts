@@ -1,8 +1,9 @@
 /**
  * The speed benchmark: the paper's objective (Gatys et al. 2016: content conv4_2, style conv1_1…conv5_1,
- * β/α = 1e3, average pooling) on VGG-19 with random weights, at N×N pixels, built from the library's own
- * parts (createVgg19, preprocess, computeTargets, buildGatysObjective, createOptimizer), so it measures
- * what a run pays per iteration. Random images are the same objective's cost as photographs.
+ * β/α = 1e3, average pooling) on VGG-19 with random weights — or any network at its default presets —
+ * at N×N pixels, built from the library's own parts (the network registry, computeTargets,
+ * buildGatysObjective, createOptimizer), so it measures what a run pays per iteration. Random images
+ * are the same objective's cost as photographs.
  *
  * Phases: each timed iteration also times the objective alone (forward) just before it, and the time
  * spent inside the optimizer's closure calls (forward + backward); backward = closure time per
@@ -14,15 +15,14 @@ import { availableParallelism, loadavg } from 'node:os';
 import { initBackend, type BackendInfo } from '../backend';
 import { resolveConfig, type RunConfig } from '../config';
 import { NstError } from '../errors';
-import { preprocess } from '../net/preprocess';
-import { createVgg19 } from '../net/vgg';
-import { loadWeights } from '../net/weights/load';
+import { instantiateNetwork, loadNetworkSource } from '../net/registry';
+import { bindLayers } from '../net/taps-config';
 import { buildGatysObjective, computeTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation } from '../optim/optimizer';
 
 /** Config keys the benchmark takes (the objective itself is fixed to the paper's). */
-export const BENCH_CONFIG_KEYS = ['backend', 'iterations', 'optimizer', 'historySize', 'lineSearch', 'learningRate', 'pooling', 'weights'] as const;
+export const BENCH_CONFIG_KEYS = ['backend', 'network', 'iterations', 'optimizer', 'historySize', 'lineSearch', 'learningRate', 'pooling', 'weights'] as const;
 export type BenchConfig = Pick<RunConfig, (typeof BENCH_CONFIG_KEYS)[number]>;
 
 /** One evaluation per iteration (Adam), as the reference's forward + backward step. */
@@ -35,6 +35,7 @@ export const BENCH_DEFAULTS: Readonly<BenchConfig & { size: number; warmup: numb
   lineSearch: 'strong_wolfe',
   learningRate: 1,
   pooling: 'avg',
+  network: 'vgg19',
   weights: 'random:0',
   backend: 'auto',
 });
@@ -55,7 +56,10 @@ export interface BenchResult {
   optimizer: RunConfig['optimizer'];
   historySize: number;
   pooling: RunConfig['pooling'];
+  network: string;
   weights: string;
+  /** The taps the objective reads (the network's content and style presets). */
+  taps: string[];
   ms_per_iter_median: number;
   ms_per_iter_min: number;
   /** Objective evaluations per iteration (median; 1 for Adam and SGD). */
@@ -96,12 +100,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   checkCount('size', size, 16);
   checkCount('warmup', warmup, 0);
   // The paper's objective from the config defaults; placeholder image names only satisfy validation.
-  const cfg = resolveConfig({ ...rest, content: 'random', style: ['random'], imageSize: size });
+  // Networks that bring their own weights ignore the VGG default random:0.
+  const ownWeights = !['vgg19', 'vgg16', 'auto'].includes(rest.network) && rest.weights === BENCH_DEFAULTS.weights;
+  const requested = resolveConfig({ ...rest, weights: ownWeights ? 'auto' : rest.weights, content: 'random', style: ['random'], imageSize: size });
   const loadStart = loadavg()[0]!;
-  const backend = await initBackend(cfg.backend);
-  const weights = await loadWeights(cfg.weights, { fetch: false });
-  const net = createVgg19(weights, { pooling: cfg.pooling });
-  const [content, style] = [1, 2].map((seed) => tf.tidy(() => preprocess(tf.randomUniform([1, size, size, 3], 0, 255, 'float32', seed) as tf.Tensor4D)));
+  const backend = await initBackend(requested.backend);
+  const net = instantiateNetwork(await loadNetworkSource(requested, { fetch: false }), { pooling: requested.pooling });
+  const cfg = bindLayers(requested, net);
+  const [content, style] = [1, 2].map((seed) => tf.randomUniform([1, size, size, 3], 0, 255, 'float32', seed) as tf.Tensor4D);
   const targets = computeTargets(net, {
     content: content!,
     styles: [style!],
@@ -156,7 +162,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       optimizer: cfg.optimizer,
       historySize: cfg.historySize,
       pooling: cfg.pooling,
-      weights: weights.source,
+      network: net.name,
+      weights: net.weights.source,
+      taps: [...objective.layers],
       ms_per_iter_median: iter,
       ms_per_iter_min: Math.min(...times.iter),
       evaluations_per_iter: median(times.evals),

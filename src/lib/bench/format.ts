@@ -7,7 +7,7 @@ const ms = (v: number) => `${Math.round(v)} ms`;
 export function formatBench(r: BenchResult, reference?: ReferenceOutcome): string[] {
   const lines = [
     `backend: ${r.backend} — ${r.device}`,
-    `objective: Gatys 2016 (content conv4_2, style conv1_1…conv5_1, ${r.pooling} pooling), VGG-19 ${r.weights}, ${r.size}×${r.size} px`,
+    `objective: Gatys 2016 on ${r.network} ${r.weights} (taps ${r.taps.join(', ')}${r.network.startsWith('vgg') ? `, ${r.pooling} pooling` : ''}), ${r.size}×${r.size} px`,
     `optimizer: ${r.optimizer}${r.optimizer === 'lbfgs' ? ` (history ${r.historySize})` : ''}; ${r.iterations} timed iterations after ${r.warmup} warm-up`,
     `per iteration: median ${ms(r.ms_per_iter_median)}, min ${ms(r.ms_per_iter_min)} (${r.evaluations_per_iter} evaluation${r.evaluations_per_iter === 1 ? '' : 's'})`,
     `phases (median): forward ${ms(r.phases.forward)}, backward ${ms(r.phases.backward)}, optimizer step ${ms(r.phases.optimizer)}`,

@@ -5,13 +5,16 @@
 import { join } from 'node:path';
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
 import type { RunConfig } from '../config';
-import { loadWeights } from '../net/weights/load';
+import { describeNetwork, loadNetworkSource } from '../net/registry';
+import { resolveConfig } from '../config';
 import { projectRoot } from '../paths';
 import { NotebookFigures } from './figures';
 import { showBanner } from './display';
 
 export interface NotebookParams {
   smoke: boolean;
+  /** The feature network (default vgg19: the notebooks name VGG-19 layers); any `network` config value. */
+  network?: string;
   /** `auto` (the VGG-19 in models/, else random:0 — notebooks never download), a path, or `random:SEED`. */
   weights?: string;
   backend?: string;
@@ -22,6 +25,8 @@ export interface NotebookParams {
 export interface Notebook {
   name: string;
   backend: BackendInfo;
+  /** The network the runs use (resolved once: `auto` never changes between runs). */
+  network: string;
   /** What the runs get as `weights`: the resolved file, or `random:SEED`. */
   weights: string;
   weightsLabel: string;
@@ -40,8 +45,11 @@ export function notebookResultsDir(env: NodeJS.ProcessEnv = process.env): string
 export async function setupNotebook(name: string, title: string, params: NotebookParams): Promise<Notebook> {
   const backend = await initBackend(params.backend);
   // Resolved once here, so that every run uses (and records) the same weights without asking again.
-  const w = await loadWeights(params.weights ?? 'auto', { fetch: false });
-  const weightsLabel = w.random ? `${w.source} — RANDOM WEIGHTS${w.reason ? ` (${w.reason})` : ''}` : `${w.format} ${w.source}`;
+  const source = await loadNetworkSource(resolveConfig({ network: params.network ?? 'vgg19', weights: params.weights ?? 'auto', style: ['-'] }), { fetch: false });
+  const network = source.kind === 'vgg' ? source.arch : source.name;
+  const w = source.weights;
+  const label = describeNetwork({ name: network, weights: w }).replace(/^network: /, '');
+  const weightsLabel = w.reason ? `${label} (${w.reason})` : label;
   const results = notebookResultsDir();
   const figures = new NotebookFigures(name, results, params.dpi);
   const shown = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'smoke'));
@@ -56,10 +64,12 @@ export async function setupNotebook(name: string, title: string, params: Noteboo
   return {
     name,
     backend,
-    weights: w.source,
+    network,
+    // A VGG file's path, random:SEED, or auto for networks that bring their own weights.
+    weights: source.kind === 'vgg' ? w.source : 'auto',
     weightsLabel,
     randomWeights: w.random,
-    base: { weights: w.source, backend: backend.name, out: results, experiment: `notebook-${name}`, printEvery: 0 },
+    base: { network, weights: source.kind === 'vgg' ? w.source : 'auto', backend: backend.name, out: results, experiment: `notebook-${name}`, printEvery: 0 },
     figures,
   };
 }

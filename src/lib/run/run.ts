@@ -34,6 +34,14 @@ function configRecord(session: Session) {
   const { info } = session;
   return {
     ...info.config,
+    // As given: `network: auto` and presets such as `style`; the keys above are what ran.
+    requested: { network: info.requested.network, contentLayers: info.requested.contentLayers, styleLayers: info.requested.styleLayers },
+    networkResolved: {
+      name: info.network.name,
+      preprocessing: info.network.preprocessing,
+      weights: info.network.weights,
+      taps: info.network.taps,
+    },
     runId: info.runId,
     libraryVersion: LIBRARY_VERSION,
     backend: { name: info.backend.name, device: info.backend.device, requested: info.backend.requested },

@@ -4,16 +4,15 @@
  * custom loops drive sessions themselves instead of copying the loop.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
-import { resolveConfig, styleBlendWeights, type RunConfig } from '../config';
+import { INITS, resolveConfig, styleBlendWeights, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { loadImage, readPixels } from '../image/io';
 import { normalSamples } from '../rng';
-import { createVgg19, type FeatureNet } from '../net/vgg';
-import { deprocess, preprocess } from '../net/preprocess';
-import { loadWeights, type LoadedWeights } from '../net/weights/load';
-import { requireLayers } from '../net/weights/validate';
+import type { FeatureNetwork } from '../net/network';
+import { cachedNetworkSource, describeNetwork, instantiateNetwork } from '../net/registry';
+import { bindLayers } from '../net/taps-config';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
@@ -23,13 +22,19 @@ import type { RunInfo, StepLogs } from './types';
 /** The objective's value and its gradient norm at an image, as `nst score` reports them. */
 export interface Score {
   logs: StepLogs;
-  /** L2 norm of the total's gradient with respect to the preprocessed image. */
+  /**
+   * L2 norm of the total's gradient with respect to the RGB image; for caffe-preprocessed networks
+   * (VGG) the same number as with respect to the preprocessed image, since BGR − mean is a permutation
+   * plus a shift.
+   */
   gradNorm: number;
 }
 
 export interface Session {
+  /** The config as run: layer presets expanded to the network's tap names. */
   readonly config: RunConfig;
   readonly info: RunInfo;
+  readonly net: FeatureNetwork;
   /** Leaf term names in a stable order (`content/conv4_2`, `style/conv1_1`, …, `tv`). */
   readonly termNames: readonly string[];
   readonly iteration: number;
@@ -74,113 +79,120 @@ async function loadInputs(cfg: RunConfig): Promise<{ content: tf.Tensor4D | null
   return { content, styles, hw };
 }
 
-function initialImage(cfg: RunConfig, content: tf.Tensor4D | null, styles: tf.Tensor4D[], hw: [number, number]): tf.Tensor4D {
-  return tf.tidy(() => {
-    switch (cfg.init) {
-      case 'content':
-        return preprocess(content!);
-      case 'style':
-        return preprocess(tf.image.resizeBilinear(styles[0]!, hw) as tf.Tensor4D);
-      case 'noise':
-        // The authors' code starts from randn in the preprocessed space.
-        return tf.tensor4d(normalSamples(hw[0] * hw[1] * 3, 1, cfg.seed), [1, hw[0], hw[1], 3]);
+/** Options for sessions that are driven by code rather than only by a config. */
+export interface SessionOptions {
+  /**
+   * A network to run on instead of opening the config's (notebooks share one across runs). Borrowed:
+   * the session does not dispose it. It must be the network the config names.
+   */
+  net?: FeatureNetwork;
+  /** The starting image, RGB 0..255 [1,h,w,3] of any size (resized to the run's); wins over `init`. Borrowed. */
+  initImage?: tf.Tensor4D;
+}
+
+/** The starting image, RGB 0..255, at the run's size. */
+async function initialImage(cfg: RunConfig, net: FeatureNetwork, inputs: { content: tf.Tensor4D | null; styles: tf.Tensor4D[]; hw: [number, number] }, given?: tf.Tensor4D): Promise<tf.Tensor4D> {
+  const { content, styles, hw } = inputs;
+  const resized = (img: tf.Tensor4D) => tf.tidy(() => (tf.util.arraysEqual(img.shape.slice(1, 3), hw) ? img.clone() : (tf.image.resizeBilinear(img, hw) as tf.Tensor4D)));
+  if (given) return resized(given);
+  switch (cfg.init) {
+    case 'content':
+      return content!.clone();
+    case 'style':
+      return resized(styles[0]!);
+    case 'noise':
+      // White noise in the network's input space, as the authors' code (randn in the preprocessed space).
+      return tf.tidy(() => net.deprocess(tf.tensor4d(normalSamples(hw[0] * hw[1] * 3, 1, cfg.seed), [1, hw[0], hw[1], 3])));
+    default: {
+      const img = await loadImage(cfg.init, { size: hw });
+      return img;
     }
-  });
-}
-
-function weightsLabel(w: { source: string; format: string; sha256?: string; random: boolean }): string {
-  if (w.random) return `${w.source} — RANDOM WEIGHTS, not a trained VGG-19: losses run, images are not paintings`;
-  return `${w.format} ${w.source}${w.sha256 ? ` (sha256 ${w.sha256.slice(0, 12)}…)` : ''}`;
-}
-
-let lastWeights: { key: string; weights: Promise<LoadedWeights> } | undefined;
-
-/**
- * The weights of the previous session when the spec (and the file's size and mtime) are unchanged:
- * sweeps and notebooks run many sessions on one network, and reading or generating 80 MB takes seconds.
- */
-function cachedWeights(spec: string): Promise<LoadedWeights> {
-  const st = existsSync(spec) ? statSync(spec) : undefined;
-  const key = `${spec}|${st?.size}|${st?.mtimeMs}`;
-  if (lastWeights?.key !== key) {
-    const weights = loadWeights(spec);
-    // A failed load is not remembered.
-    weights.catch(() => lastWeights?.weights === weights && (lastWeights = undefined));
-    lastWeights = { key, weights };
   }
-  return lastWeights.weights;
 }
 
-/** Missing input files are reported before weights are loaded or anything is computed. */
+/** Missing input files are reported before the network is loaded or anything is computed. */
 function checkInputs(cfg: RunConfig): void {
-  const files: [string, string][] = [...(cfg.content ? [['--content', cfg.content] as [string, string]] : []), ...cfg.style.map((s) => ['--style', s] as [string, string])];
+  const files: [string, string][] = [
+    ...(cfg.content ? [['--content', cfg.content] as [string, string]] : []),
+    ...cfg.style.map((s) => ['--style', s] as [string, string]),
+    ...((INITS as readonly string[]).includes(cfg.init) ? [] : [['--init', cfg.init] as [string, string]]),
+  ];
   for (const [option, path] of files) {
-    if (!existsSync(path)) throw new NstError(`${option}: image not found: ${path}`, 'check the path (relative paths are from the current directory)');
+    if (!existsSync(path)) {
+      const hint = option === '--init' ? `give ${INITS.join(', ')} or an image file` : 'check the path (relative paths are from the current directory)';
+      throw new NstError(`${option}: image not found: ${path}`, hint);
+    }
   }
 }
 
-export async function createSession(partial: Partial<RunConfig> | RunConfig): Promise<Session> {
-  const cfg = resolveConfig(partial);
-  checkInputs(cfg);
-  const backend: BackendInfo = await initBackend(cfg.backend);
-  const weights = await cachedWeights(cfg.weights);
-  requireLayers(weights, cfg.content ? cfg.contentLayers : [], '--content-layers');
-  requireLayers(weights, cfg.styleLayers, '--style-layers');
-  const { content, styles, hw } = await loadInputs(cfg);
-  let net: FeatureNet | undefined;
+/** The network a config names (loaded once per process, instantiated per session). */
+export async function openNetwork(cfg: RunConfig): Promise<FeatureNetwork> {
+  return instantiateNetwork(await cachedNetworkSource(cfg), { pooling: cfg.pooling });
+}
+
+export async function createSession(partial: Partial<RunConfig> | RunConfig, opts: SessionOptions = {}): Promise<Session> {
+  const requested = resolveConfig(partial);
+  checkInputs(requested);
+  const backend: BackendInfo = await initBackend(requested.backend);
+  const ownsNet = !opts.net;
+  const net = opts.net ?? (await openNetwork(requested));
+  let cfg: RunConfig;
+  let inputs: Awaited<ReturnType<typeof loadInputs>> | undefined;
   let targets: GatysTargets | undefined;
   let objective: GatysObjective | undefined;
   let optimizer: Optimizer | undefined;
   let x: tf.Variable<tf.Rank.R4> | undefined;
   try {
-    net = createVgg19(weights, { pooling: cfg.pooling });
-    const inputs = { content: content ? preprocess(content) : null, styles: styles.map((s) => preprocess(s)) };
-    try {
-      targets = computeTargets(net, {
-        ...inputs,
-        blend: styleBlendWeights(cfg),
-        contentLayers: cfg.content ? cfg.contentLayers : [],
-        styleLayers: cfg.styleLayers,
-        normalization: cfg.normalization,
-      });
-    } finally {
-      tf.dispose([...(inputs.content ? [inputs.content] : []), ...inputs.styles]);
-    }
+    // Layer names are checked against the network before anything is computed.
+    cfg = bindLayers(requested, net);
+    inputs = await loadInputs(cfg);
+    targets = computeTargets(net, {
+      content: inputs.content,
+      styles: inputs.styles,
+      blend: styleBlendWeights(cfg),
+      contentLayers: cfg.content ? cfg.contentLayers : [],
+      styleLayers: cfg.styleLayers,
+      normalization: cfg.normalization,
+    });
     objective = buildGatysObjective(cfg, targets);
-    x = tf.variable(initialImage(cfg, content, styles, hw), true, 'image');
+    // The optimised variable is the RGB image (the pixel parameterisation); the network preprocesses.
+    x = tf.variable(await initialImage(cfg, net, inputs, opts.initImage), true, 'image');
     optimizer = createOptimizer(cfg);
   } catch (e) {
     targets?.dispose();
-    net?.dispose();
+    if (ownsNet) net.dispose();
     x?.dispose();
     optimizer?.dispose();
     throw e;
   } finally {
-    for (const t of [content, ...styles]) t?.dispose();
+    for (const t of inputs ? [inputs.content, ...inputs.styles] : []) t?.dispose();
   }
 
-  const runId = runIdFor(cfg);
+  const runId = runIdFor(requested);
+  const w = net.weights;
   const info: RunInfo = {
     config: cfg,
+    requested,
     runId,
-    dir: runDir(cfg),
+    dir: runDir(requested),
     backend,
-    weightsLabel: weightsLabel(weights),
-    weightsNote: weights.reason,
-    randomWeights: weights.random,
-    weightsSha256: weights.sha256,
+    network: { name: net.name, preprocessing: net.preprocessing, weights: w, taps: [...new Set([...cfg.contentLayers, ...cfg.styleLayers])].map((t) => net.taps.find((i) => i.name === t)!) },
+    weightsLabel: describeNetwork(net).replace(/^network: /, ''),
+    weightsNote: w.reason,
+    randomWeights: w.random,
+    weightsSha256: w.sha256,
   };
   const termNames = objective.termNames;
   const startedAt = performance.now();
   let iteration = 0;
   let evaluations = 0;
 
-  /** The objective's terms and its gradient at `image` (preprocessed). */
+  /** The objective's terms and its gradient at an RGB image. */
   function evaluateAt(image: tf.Tensor4D): { logs: StepLogs; grad: tf.Tensor } {
     const layers = objective!.layers;
     let packed!: tf.Tensor1D;
     const f = (img: tf.Tensor4D) => {
-      const r = objective!.evaluate(net!.features(img, layers), img);
+      const r = objective!.evaluate(net.features(img, layers), img);
       // One host read per evaluation for every term: the per-term curves are the main diagnostic.
       packed = tf.keep(tf.stack([r.total, r.groups.content, r.groups.style, r.groups.tv, ...termNames.map((n) => r.terms[n]!)]) as tf.Tensor1D);
       return r.total;
@@ -217,6 +229,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
   return {
     config: cfg,
     info,
+    net,
     termNames,
     get iteration() {
       return iteration;
@@ -233,29 +246,33 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig): Pr
       return { ...optimizer!.step(x!, closure).start.logs, iteration, evaluations, elapsedMs: performance.now() - startedAt };
     },
     image() {
-      return deprocess(x!);
+      return x!.clone();
     },
     setImage(rgb) {
-      tf.tidy(() => x!.assign(preprocess(rgb)));
+      x!.assign(rgb);
     },
     score(rgb) {
-      const image = rgb ? preprocess(rgb) : x!;
-      const { logs, grad } = evaluateAt(image);
+      const { logs, grad } = evaluateAt(rgb ?? x!);
       const gradNorm = tf.tidy(() => tf.norm(grad).dataSync()[0]!);
       grad.dispose();
-      if (rgb) image.dispose();
       return { logs, gradNorm };
     },
     dispose() {
       optimizer!.dispose();
       x!.dispose();
       targets!.dispose();
-      net!.dispose();
+      if (ownsNet) net.dispose();
     },
   };
 }
 
+/**
+ * The lines a run starts with. RANDOM WEIGHTS come first; otherwise a fallback's reason does ("no
+ * pretrained VGG-19 … using inception_v3 from nsfwjs …"), so the first line always says the surprise.
+ */
 export function describeSession(s: Session): string[] {
-  const note = s.info.weightsNote ? [`  why: ${s.info.weightsNote}`] : [];
-  return [`weights: ${s.info.weightsLabel}`, ...note, describeBackend(s.info.backend)];
+  const { weightsLabel, weightsNote, randomWeights } = s.info;
+  const network = `network: ${weightsLabel}`;
+  const lines = !weightsNote ? [network] : randomWeights ? [network, `  why: ${weightsNote}`] : [`network: ${weightsNote}`, network];
+  return [...lines, describeBackend(s.info.backend)];
 }

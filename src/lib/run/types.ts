@@ -1,6 +1,7 @@
 /** The run loop's public shapes, shared by the CLI, notebooks, sweeps and callbacks. */
 import type { RunConfig } from '../config';
 import type { BackendInfo } from '../backend';
+import type { Preprocessing, TapInfo, WeightsRecord } from '../net/network';
 
 /**
  * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
@@ -21,15 +22,20 @@ export interface StepLogs {
 }
 
 export interface RunInfo {
+  /** The config as run: layer presets expanded to the network's tap names. */
   config: RunConfig;
+  /** The config as given (resolved, but with presets such as `style` unexpanded): the run id's source. */
+  requested: RunConfig;
+  /** The network that ran, whatever `network: auto` chose. */
+  network: { name: string; preprocessing: Preprocessing; weights: WeightsRecord; taps: TapInfo[] };
   runId: string;
   /** `<out>/<experiment>/<runId>` */
   dir: string;
   backend: BackendInfo;
-  /** e.g. `keras-h5 models/vgg19….h5 (sha256 …)` or `random:0 (RANDOM WEIGHTS — not a trained network)`. */
+  /** e.g. `vgg19, keras-h5 models/vgg19….h5 (sha256 …)` or `vgg19, random:0 — RANDOM WEIGHTS …`. */
   weightsLabel: string;
   randomWeights: boolean;
-  /** Why `auto` weights fell back to random ones, if they did. */
+  /** Why `auto` fell back to another network or to random weights, if it did. */
   weightsNote?: string;
   /** sha256 of the weights file (absent for random weights). */
   weightsSha256?: string;

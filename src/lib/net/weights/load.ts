@@ -14,6 +14,7 @@ import { readHdf5Header, readKerasH5 } from './keras-h5';
 import { parseRandomSpec, randomWeights } from './random';
 import { readTfjsLayers } from './tfjs-layers';
 import type { VggWeights } from './types';
+import type { VggArch } from '../vgg19';
 
 export interface LoadWeightsOptions {
   /** `auto` may download the official file when models/ lacks it (default true). */
@@ -61,44 +62,46 @@ async function loadFile(path: string): Promise<LoadedWeights> {
 }
 
 /**
- * `auto`: the official VGG-19 in models/ (checked against the pinned md5), else downloaded there when
- * allowed, else `random:0` with the reason, so that offline smoke runs still work but say so.
+ * The official weights of `arch` (models/manifest.json) from models/, checked against the pinned md5,
+ * else downloaded there when allowed; when neither works, no weights and the reason.
  */
-async function loadAuto(opts: LoadWeightsOptions): Promise<LoadedWeights> {
-  const entry = modelEntry('vgg19', opts.vgg19);
+export async function officialWeights(arch: VggArch, opts: LoadWeightsOptions = {}): Promise<{ weights?: LoadedWeights; reason?: string }> {
+  const entry = modelEntry(arch, arch === 'vgg19' ? opts.vgg19 : undefined);
+  const label = arch === 'vgg19' ? 'VGG-19' : 'VGG-16';
   const dir = opts.modelsDir ?? modelsDir();
   const local = join(dir, entry.file);
   if (existsSync(local)) {
     const weights = await loadFile(local);
     if (weights.info.md5 !== entry.md5) {
-      throw new NstError(`${local} has md5 ${weights.info.md5}, not the official file's ${entry.md5}`, 'delete it and run nst models fetch vgg19, or pass your own file with --weights PATH');
+      throw new NstError(`${local} has md5 ${weights.info.md5}, not the official file's ${entry.md5}`, `delete it and run nst models fetch ${arch}, or pass your own file with --weights PATH`);
     }
-    return weights;
+    return { weights };
   }
-  let reason: string;
-  if (opts.fetch === false) {
-    reason = `no pretrained VGG-19 in ${dir} (downloads disabled)`;
-  } else {
-    let failure = failedDownloads.get(entry.url);
-    if (failure === undefined) {
-      // No line before the attempt: offline it fails at once, and the first line a run prints is
-      // then the one that says it runs on random weights. The progress bar shows a real download.
-      opts.log?.(`weights: no VGG-19 in ${dir}; downloading ${entry.url}`);
-      const bar = opts.log ? undefined : downloadProgress();
-      try {
-        const fetched = await fetchModel('vgg19', { dir, entry: opts.vgg19, progress: bar?.update });
-        bar?.end();
-        return await loadFile(fetched.path);
-      } catch (e) {
-        bar?.end();
-        if (!(e instanceof NstError)) throw e;
-        failure = e.message;
-        failedDownloads.set(entry.url, failure);
-      }
+  if (opts.fetch === false) return { reason: `no pretrained ${label} in ${dir} (downloads disabled)` };
+  let failure = failedDownloads.get(entry.url);
+  if (failure === undefined) {
+    // No line before the attempt: offline it fails at once, and the first line a run prints is then
+    // the one that says which network it falls back to. The progress bar shows a real download.
+    opts.log?.(`weights: no ${label} in ${dir}; downloading ${entry.url}`);
+    const bar = opts.log ? undefined : downloadProgress();
+    try {
+      const fetched = await fetchModel(arch, { dir, entry: arch === 'vgg19' ? opts.vgg19 : undefined, progress: bar?.update });
+      bar?.end();
+      return { weights: await loadFile(fetched.path) };
+    } catch (e) {
+      bar?.end();
+      if (!(e instanceof NstError)) throw e;
+      failure = e.message;
+      failedDownloads.set(entry.url, failure);
     }
-    reason = `no pretrained VGG-19 in ${dir} and the download failed: ${failure}`;
   }
-  return { ...randomWeights(0), reason };
+  return { reason: `no pretrained ${label} in ${dir} and the download failed: ${failure}` };
+}
+
+/** `auto`: the official VGG-19, else `random:0` with the reason, so that offline smoke runs still work but say so. */
+async function loadAuto(opts: LoadWeightsOptions): Promise<LoadedWeights> {
+  const { weights, reason } = await officialWeights('vgg19', opts);
+  return weights ?? { ...randomWeights(0), reason };
 }
 
 /** Loads VGG-19 weights from a spec (see ACCEPTED); user mistakes throw NstError naming the file. */

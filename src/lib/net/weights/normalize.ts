@@ -15,19 +15,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Pooling } from '../../config';
 import { NstError } from '../../errors';
-import { preprocess } from '../preprocess';
-import { createVgg19, type FeatureNet } from '../vgg';
+import { createVgg19, type VggNetwork } from '../vgg';
 import { VGG19_CONVS } from '../vgg19';
 import type { ConvWeights, VggWeights } from './types';
 
 /** Per-channel mean ReLU activation of each convolution, by Keras layer name. */
 export type ChannelMeans = Map<string, Float32Array>;
 
-export type FeatureFn = FeatureNet['features'];
+export type FeatureFn = VggNetwork['features'];
 
 /**
  * Mean activation per channel of each layer in `layers` (Keras names), averaged over positions and
- * then over the preprocessed `images`.
+ * then over the RGB 0..255 `images`.
  */
 export function channelMeans(features: FeatureFn, images: readonly tf.Tensor4D[], layers: readonly string[]): ChannelMeans {
   if (images.length === 0) throw new NstError('normalisation needs at least one calibration image');
@@ -94,12 +93,10 @@ export function normalizeWeights(weights: VggWeights, means: ChannelMeans): Norm
 /** Normalises over RGB 0..255 calibration images, through the VGG-19 built from `weights`. */
 export function normalizeVgg19(weights: VggWeights, images: readonly tf.Tensor4D[], opts: { pooling: Pooling }): Normalized {
   const net = createVgg19(weights, opts);
-  const inputs = images.map((im) => preprocess(im));
   try {
     const convs = VGG19_CONVS.filter((c) => net.available.includes(c.name)).map((c) => c.keras);
-    return normalizeWeights(weights, channelMeans(net.features, inputs, convs));
+    return normalizeWeights(weights, channelMeans(net.features, images, convs));
   } finally {
-    inputs.forEach((t) => t.dispose());
     net.dispose();
   }
 }

@@ -4,7 +4,7 @@
  * shape error deep inside a convolution.
  */
 import { NstError } from '../../errors';
-import { layerIndex, VGG19_CONVS, VGG19_LAYERS, type ConvSpec } from '../vgg19';
+import { layerIndex, VGG19_CONVS, VGG_LAYERS, type ConvSpec, type VggArch } from '../vgg19';
 import type { ConvWeights, VggWeights } from './types';
 
 const CONV_BY_KERAS = new Map(VGG19_CONVS.map((c) => [c.keras, c]));
@@ -57,11 +57,14 @@ export function checkHoldsAny(where: string, layers: ReadonlyMap<string, ConvWei
   );
 }
 
+const convsOf = (arch: VggArch): ConvSpec[] => VGG_LAYERS[arch].filter((l): l is ConvSpec => l.kind === 'conv');
+
 /** The convolutions held, as `block1_conv1…block2_conv2` for a prefix of the network, else listed. */
-export function describeHeld(weights: Pick<VggWeights, 'layers'>): string {
-  const held = VGG19_CONVS.filter((c) => weights.layers.has(c.keras)).map((c) => c.keras);
-  if (held.length === 0) return '(no VGG-19 convolution)';
-  const isPrefix = held.every((k, i) => VGG19_CONVS[i]!.keras === k);
+export function describeHeld(weights: Pick<VggWeights, 'layers'>, arch: VggArch = 'vgg19'): string {
+  const convs = convsOf(arch);
+  const held = convs.filter((c) => weights.layers.has(c.keras)).map((c) => c.keras);
+  if (held.length === 0) return `(no ${arch === 'vgg19' ? 'VGG-19' : 'VGG-16'} convolution)`;
+  const isPrefix = held.every((k, i) => convs[i]!.keras === k);
   if (isPrefix) return held.length === 1 ? held[0]! : `${held[0]}…${held[held.length - 1]}`;
   return held.join(', ');
 }
@@ -70,16 +73,18 @@ export function describeHeld(weights: Pick<VggWeights, 'layers'>): string {
  * Throws unless the weights can compute every layer in `names` (paper or Keras names, convolutions or
  * pools): each needs all convolutions up to itself. `neededBy` says who asked (`--content-layers`).
  */
-export function requireLayers(weights: Pick<VggWeights, 'layers' | 'format' | 'source'>, names: readonly string[], neededBy = 'the requested layers'): void {
+export function requireLayers(weights: Pick<VggWeights, 'layers' | 'format' | 'source'>, names: readonly string[], neededBy = 'the requested layers', arch: VggArch = 'vgg19'): void {
+  const table = VGG_LAYERS[arch];
+  const convs = convsOf(arch);
   for (const name of names) {
-    const target = VGG19_LAYERS[layerIndex(name)]!;
-    const upTo = VGG19_LAYERS.slice(0, layerIndex(name) + 1).filter((l): l is ConvSpec => l.kind === 'conv');
+    const target = table[layerIndex(name, arch)]!;
+    const upTo = table.slice(0, layerIndex(name, arch) + 1).filter((l): l is ConvSpec => l.kind === 'conv');
     const missing = upTo.find((c) => !weights.layers.has(c.keras));
     if (!missing) continue;
-    const usable = VGG19_CONVS.slice(0, VGG19_CONVS.findIndex((c) => !weights.layers.has(c.keras)));
+    const usable = convs.slice(0, convs.findIndex((c) => !weights.layers.has(c.keras)));
     const through = missing === target ? '' : ` to compute ${target.name}`;
     throw new NstError(
-      `${nameOf(weights)} has no layer ${missing.keras} (${missing.name}), needed by ${neededBy}${through}; it holds ${describeHeld(weights)}`,
+      `${nameOf(weights)} has no layer ${missing.keras} (${missing.name}), needed by ${neededBy}${through}; it holds ${describeHeld(weights, arch)}`,
       usable.length > 0
         ? `choose layers up to ${usable[usable.length - 1]!.name}, or use the full VGG-19 (nst models fetch vgg19)`
         : 'use the full VGG-19 (nst models fetch vgg19)',

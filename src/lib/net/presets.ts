@@ -1,0 +1,25 @@
+/**
+ * Layer-set presets of the trained non-VGG networks. Each network offers `style`, `content` and
+ * `texture` (so `auto` can switch networks under the default config), chosen by the same rule as
+ * Gatys et al.'s VGG-19 sets: style from the first nonlinearity of each resolution up to a total stride
+ * of 8–16 (VGG: conv1_1 … conv5_1), content one mid-depth map at stride 8 (VGG: conv4_2). All taps are
+ * after a ReLU or a merge of ReLU branches, as Gatys taps VGG after its ReLUs. The comparison that
+ * backs them is notebook 07-networks.
+ */
+export const NETWORK_PRESETS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  // InceptionV3 (Keras): activation_1/3 at stride 2 (32 and 64 filters), activation_5 at stride 4
+  // (192), mixed0 and mixed2 at stride 8 (256 and 288); content mixed1, between the two (288).
+  inception_v3: {
+    style: ['activation_1', 'activation_3', 'activation_5', 'mixed0', 'mixed2'],
+    content: ['mixed1'],
+    texture: ['activation_1', 'activation_3', 'activation_5', 'mixed0', 'mixed2'],
+  },
+  // MobileNetV2 (Keras): the expansion ReLUs open each resolution: Conv1_relu and block_1 at stride 2,
+  // block_3 at 4, block_6 at 8, block_13 at 16; content block_5_expand_relu, the last map at stride 8
+  // before the next downsampling block.
+  mobilenet_v2: {
+    style: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
+    content: ['block_5_expand_relu'],
+    texture: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
+  },
+};
