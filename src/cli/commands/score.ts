@@ -52,20 +52,21 @@ export const command: Command = {
       const { logs, gradNorm } = session.score(image);
       image.dispose();
       const out = {
-        content: Object.fromEntries(cfg.contentLayers.map((l) => [l, logs.terms[`content/${l}`]])),
-        style: Object.fromEntries(cfg.styleLayers.map((l) => [l, logs.terms[`style/${l}`]])),
+        content: Object.fromEntries(session.config.contentLayers.map((l) => [l, logs.terms[`content/${l}`]])),
+        style: Object.fromEntries(session.config.styleLayers.map((l) => [l, logs.terms[`style/${l}`]])),
         tv: logs.terms[TV_TERM] ?? 0,
         total: logs.total,
         grad_norm: gradNorm,
         image_hw: [h, w],
         normalization: cfg.normalization,
         pooling: cfg.pooling,
+        network: session.net.name,
         weights: session.info.weightsLabel,
         backend: session.info.backend.name,
       };
       if (extra.json) console.log(JSON.stringify(out, null, 2));
       else {
-        console.log(`weights: ${out.weights}\nbackend: ${out.backend}`);
+        console.log(`network: ${out.weights}\nbackend: ${out.backend}`);
         for (const [l, v] of Object.entries(out.content)) console.log(`content/${l}  ${v}`);
         for (const [l, v] of Object.entries(out.style)) console.log(`style/${l}  ${v}`);
         console.log(`total  ${out.total}\ngrad_norm  ${out.grad_norm}`);

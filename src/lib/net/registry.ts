@@ -12,8 +12,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Pooling, RunConfig } from '../config';
 import { NstError } from '../errors';
-import { readLayersModel, type LayersModelData } from './layers/read';
+import { readLayersModel, type LayersModel } from './layers/model';
 import { createLayersNetwork } from './layers/network';
+import { digestFiles } from './weights/digest';
 import type { FeatureNetwork, Preprocessing, WeightsRecord } from './network';
 import { installPackagedModel, packagedEntry } from './packaged-model';
 import { NETWORK_PRESETS } from './presets';
@@ -30,7 +31,7 @@ export const FALLBACK_NETWORK = 'inception_v3';
 /** Host-side network data: what loading produced, before any tensor exists. */
 export type NetworkSource =
   | { kind: 'vgg'; arch: VggArch; weights: LoadedWeights }
-  | { kind: 'layers'; name: string; model: LayersModelData; preprocessing: Preprocessing; presets: Readonly<Record<string, readonly string[]>>; weights: WeightsRecord };
+  | { kind: 'layers'; name: string; model: LayersModel; preprocessing: Preprocessing; presets: Readonly<Record<string, readonly string[]>>; weights: WeightsRecord };
 
 export type NetworkConfig = Pick<RunConfig, 'network' | 'weights' | 'contentLayers' | 'styleLayers'>;
 
@@ -58,15 +59,21 @@ export function checkNetworkName(spec: string): void {
 }
 
 async function layersSource(name: string, modelJson: string, preprocessing: Preprocessing | undefined, presets: Readonly<Record<string, readonly string[]>>, record: Partial<WeightsRecord>): Promise<NetworkSource> {
-  const model = await readLayersModel(modelJson);
-  const pre = preprocessing ?? model.preprocessing ?? 'tf';
+  const { model, json, files, quantization } = await readLayersModel(modelJson);
+  const { sha256 } = await digestFiles(files);
+  // A model of one's own says how it wants its pixels in model.json's userDefinedMetadata (tfjs' field).
+  const declared = (json.userDefinedMetadata as { preprocessing?: unknown } | undefined)?.preprocessing;
+  if (declared !== undefined && declared !== 'caffe' && declared !== 'tf') {
+    throw new NstError(`${modelJson}: userDefinedMetadata.preprocessing is ${JSON.stringify(declared)}`, "use 'caffe' (BGR minus the ImageNet mean) or 'tf' (x/127.5 - 1)");
+  }
+  const quantised = quantization.length > 0 ? ` (weights ${quantization.join('/')}-quantised)` : '';
   return {
     kind: 'layers',
     name,
     model,
-    preprocessing: pre,
+    preprocessing: preprocessing ?? (declared as Preprocessing | undefined) ?? 'tf',
     presets,
-    weights: { source: record.source ?? modelJson, format: 'tfjs-layers', sha256: model.sha256, random: false, reason: record.reason, description: record.description },
+    weights: { source: record.source ?? modelJson, format: 'tfjs-layers', sha256, random: false, reason: record.reason, description: record.description ?? `a TensorFlow.js layers model${quantised}` },
   };
 }
 
