@@ -1,8 +1,10 @@
 /** `nst bench`: milliseconds per iteration of the paper's objective, by phase, and peak memory. */
 import { availableParallelism } from 'node:os';
-import { runBench, BENCH_CONFIG_KEYS, BENCH_DEFAULTS, type BenchOptions } from '../../lib/bench/bench';
-import { formatBench } from '../../lib/bench/format';
-import { defaultReferenceScript, runReference, type ReferenceOutcome } from '../../lib/bench/reference';
+import { runBench, BENCH_CONFIG_KEYS, BENCH_DEFAULTS, type BenchOptions, type BenchResult } from '../../lib/bench/bench';
+import { compare } from '../../lib/bench/compare';
+import { formatBench, formatComparison } from '../../lib/bench/format';
+import { loadNow, QUIET_LOAD } from '../../lib/bench/machine';
+import { defaultReferenceScript, runReference } from '../../lib/bench/reference';
 import { resolveConfig } from '../../lib/config';
 import { NstError } from '../../lib/errors';
 import type { Command } from '../command';
@@ -12,7 +14,10 @@ const EXTRA: Record<string, ExtraOption> = {
   size: { type: 'string', help: `image side in pixels (default ${BENCH_DEFAULTS.size})` },
   warmup: { type: 'string', help: `untimed iterations first (default ${BENCH_DEFAULTS.warmup})` },
   json: { type: 'boolean', help: 'print one JSON object (backend, size, ms_per_iter_median, phases, peak_rss_mb, …)' },
-  reference: { type: 'boolean', help: 'also run the PyTorch reference\'s bench at the same size and print the ratio' },
+  reference: { type: 'boolean', help: 'alternate with the PyTorch reference\'s bench at the same size and print the median ratio' },
+  pairs: { type: 'string', help: 'with --reference: alternating (workbench, reference) pairs (default 3)' },
+  maxLoad: { type: 'string', help: `with --reference: the quiet threshold of the 1-minute load average (default ${QUIET_LOAD})` },
+  force: { type: 'boolean', help: 'with --reference: print the ratio even on a loaded machine, marked LOADED' },
   referenceScript: { type: 'string', help: `gatys_torch.py (default ${defaultReferenceScript()})` },
 };
 
@@ -50,22 +55,40 @@ export const command: Command = {
       size: intOption('size', extra.size),
       warmup: intOption('warmup', extra.warmup),
     };
-    const result = await runBench(options);
-    let reference: ReferenceOutcome | undefined;
-    if (extra.reference) {
-      reference = runReference({
-        script: typeof extra.referenceScript === 'string' ? extra.referenceScript : undefined,
-        size: result.size,
-        iterations: result.iterations,
-        threads: availableParallelism(),
-        pooling: result.pooling,
-      });
+    if (!extra.reference) {
+      const result = await runBench(options);
+      if (extra.json) console.log(JSON.stringify(result, null, 2));
+      else for (const line of formatBench(result)) console.log(line);
+      return 0;
+    }
+    const pairs = intOption('pairs', extra.pairs) ?? 3;
+    if (pairs < 1) throw new NstError(`--pairs: expected at least 1, got ${pairs}`);
+    const threshold = extra.maxLoad === undefined ? QUIET_LOAD : Number(extra.maxLoad);
+    if (!(threshold >= 0)) throw new NstError(`--max-load: expected a non-negative number, got '${String(extra.maxLoad)}'`);
+    // Taken before anything runs: the benchmark's own runs raise the load average afterwards.
+    const loadAtStart = loadNow();
+    let last: BenchResult | undefined;
+    const outcome = await compare(
+      async () => (last = await runBench(options)),
+      () =>
+        runReference({
+          script: typeof extra.referenceScript === 'string' ? extra.referenceScript : undefined,
+          size: last!.size,
+          iterations: last!.iterations,
+          threads: availableParallelism(),
+          pooling: last!.pooling,
+        }),
+      { pairs, loadAtStart, threshold, force: Boolean(extra.force) },
+    );
+    if ('error' in outcome) {
+      if (extra.json) console.log(JSON.stringify({ ...last, reference_error: outcome.error }, null, 2));
+      else for (const line of [...formatBench(last!), `reference: ${outcome.error}`]) console.log(line);
+      return 0;
     }
     if (extra.json) {
-      const ref = reference?.ok ? { reference: reference.result, ratio: result.ms_per_iter_median / reference.result.ms_per_iter_median } : reference ? { reference_error: reference.reason } : {};
-      console.log(JSON.stringify({ ...result, ...ref }, null, 2));
+      console.log(JSON.stringify({ ...last, reference: outcome.referenceRuns.at(-1), comparison: { pairs: outcome.pairs, ratio: outcome.ratio, loadAtStart, threshold, loaded: outcome.loaded } }, null, 2));
     } else {
-      for (const line of formatBench(result, reference)) console.log(line);
+      for (const line of [...formatBench(last!), ...formatComparison(outcome)]) console.log(line);
     }
     return 0;
   },

@@ -12,6 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism, loadavg } from 'node:os';
+import { median } from './compare';
+import { machineInfo, type MachineInfo } from './machine';
 import { initBackend, type BackendInfo } from '../backend';
 import { resolveConfig, type RunConfig } from '../config';
 import { NstError } from '../errors';
@@ -60,6 +62,10 @@ export interface BenchResult {
   weights: string;
   /** The taps the objective reads (the network's content and style presets). */
   taps: string[];
+  /** Convolution FLOPs of one evaluation: forward to the deepest tap plus the input gradient (4 × MACs). */
+  gflop_per_evaluation: number;
+  /** gflop_per_evaluation × evaluations per iteration / median time. */
+  gflops: number;
   ms_per_iter_median: number;
   ms_per_iter_min: number;
   /** Objective evaluations per iteration (median; 1 for Adam and SGD). */
@@ -76,13 +82,9 @@ export interface BenchResult {
   lbfgs_full_history_mb?: number;
   /** 1-minute load average at the start and end, and the machine's cores: the timings' context. */
   load: { start: number; end: number; cores: number };
+  machine: MachineInfo;
 }
 
-const median = (a: readonly number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function timed<T>(f: () => T): [number, T] {
   const t = performance.now();
@@ -151,6 +153,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       tensorCounts.push(tf.memory().numTensors);
     }
     const fwd = median(times.forward);
+    const gflop = (4 * net.macs(objective.layers, size, size)) / 1e9;
     const iter = median(times.iter);
     const imageBytes = 4 * size * size * 3;
     return {
@@ -165,6 +168,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       network: net.name,
       weights: net.weights.source,
       taps: [...objective.layers],
+      gflop_per_evaluation: gflop,
+      gflops: (gflop * median(times.evals)) / (iter / 1000),
       ms_per_iter_median: iter,
       ms_per_iter_min: Math.min(...times.iter),
       evaluations_per_iter: median(times.evals),
@@ -174,6 +179,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       tensor_counts: tensorCounts,
       ...(cfg.optimizer === 'lbfgs' ? { lbfgs_full_history_mb: (2 * cfg.historySize * imageBytes) / 2 ** 20 } : {}),
       load: { start: loadStart, end: loadavg()[0]!, cores: availableParallelism() },
+      machine: machineInfo(backend),
     };
   } finally {
     optimizer.dispose();

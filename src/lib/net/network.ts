@@ -57,6 +57,11 @@ export interface FeatureNetwork {
   readonly weights: WeightsRecord;
   /** Smallest input side (pixels) for which every tap in `taps` still has a map of at least 1×1. */
   minInputSize(taps: readonly string[]): number;
+  /**
+   * Multiply-accumulates of the convolutions that features(·, taps) runs forward on a height × width
+   * input (the benchmark's FLOP count: forward plus input gradient ≈ 4 × this).
+   */
+  macs(taps: readonly string[], height: number, width: number): number;
   /** The canonical tap name for a name or alias; an unknown name throws NstError listing the taps. */
   resolveTap(name: string, option?: string): string;
   /** RGB 0..255 [1,H,W,3] → the network's input space. */

@@ -98,6 +98,15 @@ export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?:
       // After k VALID 2×2 pools a map is ⌊n/2^k⌋ wide: at least 1 needs n ≥ 2^k.
       return Math.max(1, ...names.map((n) => taps[index.get(resolveTap(n))!]!.stride));
     },
+    macs(names, height, width) {
+      const last = Math.max(...names.map((n) => index.get(resolveTap(n))!));
+      let [h, w, macs] = [height, width, 0];
+      for (const l of table.slice(0, last + 1)) {
+        if (l.kind === 'conv') macs += h * w * 9 * l.inChannels * l.outChannels;
+        else [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+      }
+      return macs;
+    },
     resolveTap,
     preprocess,
     deprocess,
