@@ -35,7 +35,7 @@ function float16(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** Bytes per element by stored dtype: non-VGG weights of any of these are skipped over, not decoded. */
+/** Bytes per element by stored dtype: weights not selected are skipped over by these, not decoded. */
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
 /** Decodes one weight's bytes to float32 values. */
@@ -58,7 +58,7 @@ function decode(view: DataView, offset: number, spec: WeightSpec, count: number,
   return out;
 }
 
-function parseManifest(text: string, where: string): ManifestGroup[] {
+function parseManifest(text: string, where: string): { json: Record<string, unknown>; groups: ManifestGroup[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -68,25 +68,41 @@ function parseManifest(text: string, where: string): ManifestGroup[] {
   const groups = (json as { weightsManifest?: unknown }).weightsManifest;
   const valid = Array.isArray(groups) && groups.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights));
   if (!valid) throw new NstError(`${where} has no valid weightsManifest`, 'give the model.json of a TensorFlow.js layers model (tfjs-converter --output_format tfjs_layers_model)');
-  return groups as ManifestGroup[];
+  return { json: json as Record<string, unknown>, groups: groups as ManifestGroup[] };
 }
 
-export interface TfjsLayersContents {
-  layers: Map<string, ConvWeights>;
-  info: Record<string, string>;
+/** One decoded weight: float32 values in row-major order and the manifest's shape. */
+export interface DecodedWeight {
+  data: Float32Array;
+  shape: number[];
+  /** The stored quantisation dtype (`uint8`, `uint16`, `float16`), absent for plain float32. */
+  quantization?: string;
+}
+
+export interface LayersModelWeights {
+  /** The parsed model.json. */
+  json: Record<string, unknown>;
+  /** How many weightsManifest groups it has. */
+  groups: number;
+  /** Every selected weight by its manifest name, in manifest order. */
+  weights: Map<string, DecodedWeight>;
+  /** Manifest names not selected: skipped over, not decoded. */
+  skipped: string[];
   /** model.json and the shards, in manifest order (what the checksum covers). */
   files: string[];
 }
 
-/** Reads the VGG-19 convolutions of a layers model, given its model.json. */
-export async function readTfjsLayers(modelJson: string): Promise<TfjsLayersContents> {
+/**
+ * Reads a layers model's model.json and decodes the weights `select` accepts from every manifest group
+ * (float32, or float16/uint8/uint16 quantisation expanded to float32); the others are skipped over.
+ */
+export async function readLayersModelWeights(modelJson: string, select: (name: string) => boolean = () => true): Promise<LayersModelWeights> {
   const where = `weights model ${modelJson}`;
-  const groups = parseManifest(await readFile(modelJson, 'utf8'), where);
+  const { json, groups } = parseManifest(await readFile(modelJson, 'utf8'), where);
   const dir = dirname(modelJson);
   const files = [modelJson];
-  const parts = new Map<string, { kernel?: { data: Float32Array; shape: number[] }; bias?: { data: Float32Array; shape: number[] } }>();
-  const ignored: string[] = [];
-  const quantised = new Set<string>();
+  const weights = new Map<string, DecodedWeight>();
+  const skipped: string[] = [];
   for (const group of groups) {
     const shardPaths = group.paths.map((p) => join(dir, p));
     for (const p of shardPaths) {
@@ -103,17 +119,40 @@ export async function readTfjsLayers(modelJson: string): Promise<TfjsLayersConte
       if (offset + bytes > buffer.byteLength) {
         throw new NstError(`${where}: weight ${spec.name} [${spec.shape.join(',')}] needs bytes ${offset}…${offset + bytes} but the shards hold ${buffer.byteLength}`, 'a shard is truncated; copy the model directory again');
       }
-      const m = VGG_WEIGHT.exec(spec.name);
-      if (m && vggConv(m[1]!)) {
-        const entry = parts.get(m[1]!) ?? {};
-        entry[m[2] as 'kernel' | 'bias'] = { data: decode(view, offset, spec, count, where), shape: spec.shape };
-        parts.set(m[1]!, entry);
-        if (spec.quantization) quantised.add(spec.quantization.dtype);
+      if (select(spec.name)) {
+        weights.set(spec.name, { data: decode(view, offset, spec, count, where), shape: spec.shape, ...(spec.quantization ? { quantization: spec.quantization.dtype } : {}) });
       } else {
-        ignored.push(spec.name);
+        skipped.push(spec.name);
       }
       offset += bytes;
     }
+  }
+  return { json, groups: groups.length, weights, skipped, files };
+}
+
+export interface TfjsLayersContents {
+  layers: Map<string, ConvWeights>;
+  info: Record<string, string>;
+  /** model.json and the shards, in manifest order (what the checksum covers). */
+  files: string[];
+}
+
+/** Reads the VGG-19 convolutions of a layers model, given its model.json; other weights are skipped. */
+export async function readTfjsLayers(modelJson: string): Promise<TfjsLayersContents> {
+  const where = `weights model ${modelJson}`;
+  const isVgg = (name: string) => {
+    const m = VGG_WEIGHT.exec(name);
+    return m !== null && vggConv(m[1]!) !== undefined;
+  };
+  const { groups, weights, skipped, files } = await readLayersModelWeights(modelJson, isVgg);
+  const parts = new Map<string, { kernel?: DecodedWeight; bias?: DecodedWeight }>();
+  const quantised = new Set<string>();
+  for (const [name, weight] of weights) {
+    const m = VGG_WEIGHT.exec(name)!;
+    const entry = parts.get(m[1]!) ?? {};
+    entry[m[2] as 'kernel' | 'bias'] = weight;
+    parts.set(m[1]!, entry);
+    if (weight.quantization) quantised.add(weight.quantization);
   }
   const layers = new Map<string, ConvWeights>();
   for (const [keras, { kernel, bias }] of parts) {
@@ -122,9 +161,9 @@ export async function readTfjsLayers(modelJson: string): Promise<TfjsLayersConte
     checkConv(where, vggConv(keras)!, conv);
     layers.set(keras, conv);
   }
-  checkHoldsAny(where, layers, ignored);
-  const info: Record<string, string> = { groups: String(groups.length), shards: String(files.length - 1) };
+  checkHoldsAny(where, layers, skipped);
+  const info: Record<string, string> = { groups: String(groups), shards: String(files.length - 1) };
   if (quantised.size > 0) info.quantization = [...quantised].join(',');
-  if (ignored.length > 0) info.ignored = ignored.join(',');
+  if (skipped.length > 0) info.ignored = skipped.join(',');
   return { layers, info, files };
 }
