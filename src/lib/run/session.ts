@@ -11,6 +11,7 @@ import { NstError } from '../errors';
 import { loadImage, readPixels } from '../image/io';
 import { normalSamples } from '../rng';
 import type { FeatureNetwork } from '../net/network';
+import { deprocess as caffeDeprocess } from '../net/preprocess';
 import { cachedNetworkSource, describeNetwork, instantiateNetwork } from '../net/registry';
 import { bindLayers } from '../net/taps-config';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
@@ -101,8 +102,10 @@ async function initialImage(cfg: RunConfig, net: FeatureNetwork, inputs: { conte
     case 'style':
       return resized(styles[0]!);
     case 'noise':
-      // White noise in the network's input space, as the authors' code (randn in the preprocessed space).
-      return tf.tidy(() => net.deprocess(tf.tensor4d(normalSamples(hw[0] * hw[1] * 3, 1, cfg.seed), [1, hw[0], hw[1], 3])));
+      // The authors' code starts from randn in caffe space: the ImageNet mean plus unit-variance noise
+      // in 0..255 units. Kept in those pixel terms for every network, so that one seed is one image
+      // (in a [-1, 1] input space, unit noise would be a saturated ±127 px).
+      return tf.tidy(() => caffeDeprocess(tf.tensor4d(normalSamples(hw[0] * hw[1] * 3, 1, cfg.seed), [1, hw[0], hw[1], 3])));
     default: {
       const img = await loadImage(cfg.init, { size: hw });
       return img;
