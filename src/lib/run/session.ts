@@ -13,7 +13,7 @@ import { normalSamples } from '../rng';
 import type { FeatureNetwork } from '../net/network';
 import { deprocess as caffeDeprocess } from '../net/preprocess';
 import { cachedNetworkSource, describeNetwork, instantiateNetwork } from '../net/registry';
-import { bindLayers } from '../net/taps-config';
+import { bindNetwork } from '../net/taps-config';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
@@ -140,6 +140,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
   const ownsNet = !opts.net;
   const net = opts.net ?? (await openNetwork(requested));
   let cfg: RunConfig;
+  let notes: string[] = [];
   let inputs: Awaited<ReturnType<typeof loadInputs>> | undefined;
   let targets: GatysTargets | undefined;
   let objective: GatysObjective | undefined;
@@ -147,7 +148,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
   let x: tf.Variable<tf.Rank.R4> | undefined;
   try {
     // Layer names are checked against the network before anything is computed.
-    cfg = bindLayers(requested, net);
+    const bound = bindNetwork(requested, net);
+    cfg = bound.config;
+    notes = bound.notes;
     inputs = await loadInputs(cfg);
     targets = computeTargets(net, {
       content: inputs.content,
@@ -184,6 +187,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     weightsNote: w.reason,
     randomWeights: w.random,
     weightsSha256: w.sha256,
+    notes,
   };
   const termNames = objective.termNames;
   const startedAt = performance.now();
@@ -277,5 +281,5 @@ export function describeSession(s: Session): string[] {
   const { weightsLabel, weightsNote, randomWeights } = s.info;
   const network = `network: ${weightsLabel}`;
   const lines = !weightsNote ? [network] : randomWeights ? [network, `  why: ${weightsNote}`] : [`network: ${weightsNote}`, network];
-  return [...lines, describeBackend(s.info.backend)];
+  return [...lines, ...s.info.notes.map((n) => `note: ${n}`), describeBackend(s.info.backend)];
 }

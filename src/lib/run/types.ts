@@ -37,6 +37,8 @@ export interface RunInfo {
   randomWeights: boolean;
   /** Why `auto` fell back to another network or to random weights, if it did. */
   weightsNote?: string;
+  /** What the session changed or suggests about the config (e.g. a network's recommended β). */
+  notes: string[];
   /** sha256 of the weights file (absent for random weights). */
   weightsSha256?: string;
 }
