@@ -6,15 +6,18 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { initBackend } from '../src/lib/backend';
 import { NstError } from '../src/lib/errors';
 import { loadImage, saveImage } from '../src/lib/image/io';
+import { clipFramePath, runClip, type ClipRecord, type Stylise } from '../src/lib/video/clip';
 import { consistencyWeights, longTermWeights } from '../src/lib/video/consistency';
 import { estimateFlow, FLOW_METHODS } from '../src/lib/video/flow';
+import { benchmarkFlow, flowBenchmarkTable } from '../src/lib/video/flow-benchmark';
+import { flowToRgb } from '../src/lib/video/flow-colour';
 import { decodeVideo, encodeVideo, listFrames, videoFrameRate } from '../src/lib/video/frames';
 import { consecutiveWarpingErrors, endpointError, warpingError } from '../src/lib/video/measures';
 import { blur } from '../src/lib/video/pyramid';
@@ -68,6 +71,14 @@ describe('optical flow on synthetic clips with known motion', () => {
     }
   }
 
+  it('the benchmark measures every clip: error, time and kernel count', async () => {
+    const rows = await flat('benchmark', () => benchmarkFlow({ width: 64, repeats: 1, methods: ['lucas-kanade'] }));
+    assert.deepEqual(rows.map((r) => r.clip), ['translation', 'rotation 2°', 'zoom 4%', 'pan', 'moving patch']);
+    for (const r of rows) assert.ok(r.size === '64×48' && r.minMs > 0 && r.kernels > 100 && r.maxMotion > 0.5, JSON.stringify(r));
+    for (const r of rows.slice(0, 4)) assert.ok(r.epe < 0.5, `${r.clip}: ${r.epe}`);
+    assert.equal(flowBenchmarkTable(rows).split('\n').length, 2 + rows.length);
+  });
+
   it('rejects frames of different sizes and unknown methods', () => {
     const a = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
     const b = tf.zeros([1, 8, 9, 3]) as tf.Tensor4D;
@@ -101,6 +112,19 @@ describe('warping', () => {
       }
     }
     smooth.dispose();
+  });
+
+  it('shows a flow as colour: direction as hue, length as saturation', () => {
+    // Still, +x at full length, −x, +y at half length.
+    const flow = tf.tensor4d([0, 0, 2, 0, -2, 0, 0, 1], [1, 1, 4, 2]);
+    const rgb = flowToRgb(flow);
+    const px = values(rgb).map(Math.round);
+    assert.deepEqual(px.slice(0, 3), [255, 255, 255], 'no motion is white');
+    assert.deepEqual(px.slice(3, 6), [255, 0, 0], '+x is red (hue 0°)');
+    assert.deepEqual(px.slice(6, 9), [0, 255, 255], '−x is cyan (hue 180°)');
+    // hue 90°: (0.5, 1, 0) at full saturation, half saturation blends it halfway to white.
+    assert.deepEqual(px.slice(9, 12), [191, 255, 128], '+y at half length');
+    tf.dispose([flow, rgb]);
   });
 
   it('samples bilinearly at exact positions and clamps outside the frame', () => {
@@ -272,7 +296,7 @@ describe('frame targets and measures', () => {
       const targets = frameTargets(clip.frames[2]!, [
         { offset: 1, content: clip.frames[1]!, output: clip.frames[1]! },
         { offset: 2, content: clip.frames[0]!, output: clip.frames[0]! },
-      ]);
+      ], { method: 'lucas-kanade' });
       assert.equal(targets.targets.length, 2);
       const near = warpingError(clip.frames[2]!, targets.targets[0]!.warped, targets.weights[0]!);
       const far = warpingError(clip.frames[2]!, targets.targets[1]!.warped, targets.weights[1]!);
@@ -361,5 +385,73 @@ describe('frames in and out', () => {
       if (saved === undefined) delete process.env.NST_FFMPEG;
       else process.env.NST_FFMPEG = saved;
     }
+  });
+});
+
+describe('clip runner', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nst-clip-'));
+  const frameDir = join(dir, 'content');
+
+  /**
+   * A stand-in for the session: the output mixes the content with the init, and shifts by the temporal
+   * loss's value at the content frame, so every output depends on the previous ones through both. It
+   * logs two "iterations" per frame to metrics.csv, and can fail at one frame as if killed there.
+   */
+  function fakeStylise(clipDir: string, calls: number[], killAt = -1): Stylise {
+    return async ({ index, content, init, temporal }) => {
+      calls.push(index);
+      const metrics = join(clipDir, 'metrics.csv');
+      if (!existsSync(metrics)) writeFileSync(metrics, 'frame,iteration,loss\n');
+      appendFileSync(metrics, `${index},1,${index * 10}\n`);
+      if (index === killAt) throw new Error('killed');
+      appendFileSync(metrics, `${index},2,${index * 10 + 1}\n`);
+      return tf.tidy(() => {
+        const shift = temporal ? tf.mul(tf.sqrt(temporal.evaluate({}, content)), 0.5) : tf.scalar(0);
+        return tf.add(tf.add(tf.mul(content, 0.6), init ? tf.mul(init, 0.4) : 40), shift) as tf.Tensor4D;
+      });
+    };
+  }
+
+  it('resumes a killed clip at the first unfinished frame and ends with the same frames', { timeout: 60_000 }, async () => {
+    const clip = renderClip(source, cameraPath(centre, { ...centre, cx: centre.cx + 6, cy: centre.cy + 2 }, 4), [24, 32]);
+    for (const [k, f] of clip.frames.entries()) await saveImage(f, join(frameDir, `f${k}.png`));
+    clip.dispose();
+    const frames = listFrames(frameDir);
+    const base = { frames, temporalOffsets: [1, 2], flow: { method: 'lucas-kanade' as const }, encode: !ffmpegMissing, fps: 8 };
+    const whole = join(dir, 'whole');
+    const killed = join(dir, 'killed');
+    const before = tf.memory().numTensors;
+    const wholeCalls: number[] = [];
+    const record = await runClip({ ...base, dir: whole }, fakeStylise(whole, wholeCalls));
+    assert.deepEqual(wholeCalls, [0, 1, 2, 3]);
+    const firstCalls: number[] = [];
+    await assert.rejects(runClip({ ...base, dir: killed }, fakeStylise(killed, firstCalls, 2)), /killed/);
+    assert.deepEqual(readdirSync(join(killed, 'frames')).sort(), ['frame_00001.png', 'frame_00002.png']);
+    const resumedCalls: number[] = [];
+    const resumed = await runClip({ ...base, dir: killed }, fakeStylise(killed, resumedCalls));
+    assert.equal(tf.memory().numTensors, before, 'the tensor count is flat');
+    assert.deepEqual(resumedCalls, [2, 3], 'the resumed clip starts at the first unfinished frame');
+    for (let k = 0; k < 4; k++) {
+      assert.ok(readFileSync(clipFramePath(whole, k)).equals(readFileSync(clipFramePath(killed, k))), `frame ${k} is the same`);
+    }
+    // The outputs really differ from frame to frame (so the comparison above can fail).
+    assert.ok(!readFileSync(clipFramePath(whole, 1)).equals(readFileSync(clipFramePath(whole, 2))));
+    assert.equal(readFileSync(join(killed, 'metrics.csv'), 'utf8'), readFileSync(join(whole, 'metrics.csv'), 'utf8'), 'the killed frame\'s rows are dropped');
+    const saved = JSON.parse(readFileSync(join(killed, 'clip.json'), 'utf8')) as ClipRecord;
+    assert.equal(saved.status, 'complete');
+    assert.deepEqual(saved.frames.map((f) => f.index), [0, 1, 2, 3]);
+    assert.equal(resumed.frames.length, 4);
+    assert.equal(record.frames[0]!.warpingError, null);
+    record.frames.slice(1).forEach((f) => assert.ok(f.warpingError! >= 0 && f.reliable! > 0.5, `frame ${f.index}: ${JSON.stringify(f)}`));
+    if (!ffmpegMissing) assert.ok(existsSync(join(killed, 'clip.mp4')));
+    // A finished clip has nothing left to do; other options are refused, not mixed in.
+    const again: number[] = [];
+    await runClip({ ...base, dir: killed }, fakeStylise(killed, again));
+    assert.deepEqual(again, []);
+    await assert.rejects(runClip({ ...base, init: 'previous', dir: killed }, fakeStylise(killed, again)), (e: unknown) => e instanceof NstError && /other options/.test(e.message));
+  });
+
+  it('refuses temporal offsets that do not start at 1', async () => {
+    await assert.rejects(runClip({ frames: ['a.png'], dir: join(dir, 'bad'), temporalOffsets: [2, 4] }, async () => tf.zeros([1, 1, 1, 3])), (e: unknown) => e instanceof NstError && /starting at 1/.test(e.message));
   });
 });

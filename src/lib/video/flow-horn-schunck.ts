@@ -35,25 +35,28 @@ export function hornSchunckLevel(i1: tf.Tensor4D, i2: tf.Tensor4D, init: tf.Tens
   let flow = tf.clone(init);
   for (let k = 0; k < opts.warps; k++) {
     const base = flow;
-    const [grad, residual, denominator] = tf.tidy(() => {
+    // Per warp: ∇I, and the parts of the Jacobi update that do not change between iterations,
+    // w = w̄ − ∇I/(α² + |∇I|²) · (∇I·w̄ + (I_t − ∇I·w₀)).
+    const [grad, step, offset] = tf.tidy(() => {
       const warped = warp(i2, base);
       const inside = insideMask(base);
       const { dx, dy } = gradients(tf.mul(tf.add(i1, warped), 0.5) as tf.Tensor4D);
       const g = tf.mul(tf.concat([dx, dy], 3), inside) as tf.Tensor4D;
-      const it = tf.mul(tf.sub(warped, i1), inside) as tf.Tensor4D;
-      return [g, it, tf.add(tf.sum(tf.square(g), 3, true), opts.alpha * opts.alpha) as tf.Tensor4D];
+      const it = tf.mul(tf.sub(warped, i1), inside);
+      const denominator = tf.add(tf.sum(tf.square(g), 3, true), opts.alpha * opts.alpha);
+      return [g, tf.div(g, denominator) as tf.Tensor4D, tf.sub(it, tf.sum(tf.mul(g, base), 3, true)) as tf.Tensor4D];
     });
     for (let n = 0; n < opts.iterations; n++) {
       const next = tf.tidy(() => {
         const avg = neighbourAverage(flow, kernel);
-        const r = tf.add(tf.sum(tf.mul(grad, tf.sub(avg, base)), 3, true), residual);
-        return tf.sub(avg, tf.mul(grad, tf.div(r, denominator))) as tf.Tensor4D;
+        const r = tf.add(tf.sum(tf.mul(grad, avg), 3, true), offset);
+        return tf.sub(avg, tf.mul(step, r)) as tf.Tensor4D;
       });
       if (flow !== base) flow.dispose();
       flow = next;
     }
     if (flow !== base) base.dispose();
-    tf.dispose([grad, residual, denominator]);
+    tf.dispose([grad, step, offset]);
   }
   kernel.dispose();
   return flow;
