@@ -125,7 +125,7 @@ export function renderClip(source: tf.Tensor4D, poses: readonly Pose[], size: re
 export function withMovingPatch(clip: SyntheticClip, patch: tf.Tensor4D, start: readonly [number, number], step: readonly [number, number]): SyntheticClip {
   const [, h, w] = clip.frames[0]!.shape;
   const [, ph, pw] = patch.shape;
-  const coverage: tf.Tensor4D[] = [];
+  const coverage: tf.Tensor[] = [];
   const frames = clip.frames.map((frame, k) =>
     tf.tidy(() => {
       const grid = pixelGrid(h, w);
@@ -135,7 +135,7 @@ export function withMovingPatch(clip: SyntheticClip, patch: tf.Tensor4D, start: 
       // move the edges smoothly.
       const ramp = (t: tf.Tensor, n: number) => tf.clipByValue(tf.minimum(tf.add(t, 1), tf.sub(n, t)), 0, 1);
       const alpha = tf.reshape(tf.mul(ramp(px, pw), ramp(py, ph)), [1, h, w, 1]) as tf.Tensor4D;
-      coverage.push(tf.keep(tf.greaterEqual(alpha, 0.5)) as unknown as tf.Tensor4D);
+      coverage.push(tf.keep(tf.tile(tf.greaterEqual(alpha, 0.5), [1, 1, 1, 2])));
       const colour = sampleBilinear(patch, px as tf.Tensor2D, py as tf.Tensor2D);
       return tf.add(tf.mul(alpha, colour), tf.mul(tf.sub(1, alpha), frame)) as tf.Tensor4D;
     }),
@@ -143,8 +143,8 @@ export function withMovingPatch(clip: SyntheticClip, patch: tf.Tensor4D, start: 
   const move = (sign: number) => tf.tidy(() => tf.reshape(tf.tensor1d([sign * step[0], sign * step[1]]), [1, 1, 1, 2]));
   const ahead = move(1);
   const back = move(-1);
-  const forward = clip.forward.map((f, k) => tf.tidy(() => tf.where(tf.tile(coverage[k]!, [1, 1, 1, 2]), tf.broadcastTo(ahead, f.shape), f)) as tf.Tensor4D);
-  const backward = clip.backward.map((f, k) => tf.tidy(() => tf.where(tf.tile(coverage[k + 1]!, [1, 1, 1, 2]), tf.broadcastTo(back, f.shape), f)) as tf.Tensor4D);
+  const forward = clip.forward.map((f, k) => tf.tidy(() => tf.where(coverage[k]!, tf.broadcastTo(ahead, f.shape), f)) as tf.Tensor4D);
+  const backward = clip.backward.map((f, k) => tf.tidy(() => tf.where(coverage[k + 1]!, tf.broadcastTo(back, f.shape), f)) as tf.Tensor4D);
   tf.dispose([...coverage, ahead, back]);
   clip.dispose();
   return {
