@@ -13,6 +13,7 @@ import { initBackend } from '../src/lib/backend';
 import { resolveConfig } from '../src/lib/config';
 import { NstError } from '../src/lib/errors';
 import { installPackagedModel, packagedEntry } from '../src/lib/net/packaged-model';
+import { RECOMMENDED_STYLE_WEIGHT } from '../src/lib/net/presets';
 import { VGG16_LAYERS } from '../src/lib/net/vgg19';
 import { writeKerasH5 } from '../src/lib/net/weights/keras-h5';
 import { randomWeights } from '../src/lib/net/weights/random';
@@ -75,12 +76,14 @@ describe('the trained networks in the nsfwjs package', () => {
 
   it('nst models inspect lists their taps with shapes, and nst models list where they are', async () => {
     const r = await nst(['models', 'inspect', 'inception_v3', '--size', '128', '--json']);
+    // Taps deeper than a 128 px input allows are listed without a shape.
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     const mixed2 = report.taps.find((t: { name: string }) => t.name === 'mixed2');
     assert.deepEqual(mixed2.shape, [1, 13, 13, 288]);
     assert.equal(report.preprocessing, 'tf');
     assert.ok(!report.taps.some((t: { name: string }) => /dense|flatten/.test(t.name)), 'the classifier head is dropped');
+    assert.equal(report.taps.find((t: { name: string }) => t.name === 'average_pooling2d_10').shape, null);
     const m = await nst(['models', 'inspect', 'mobilenet_v2', '--size', '96']);
     assert.equal(m.code, 0, m.stderr);
     assert.match(m.stdout, /block_13_expand_relu\s+ReLU/);
@@ -92,7 +95,7 @@ describe('the trained networks in the nsfwjs package', () => {
 describe('a 128 px run on InceptionV3', () => {
   let result: Awaited<ReturnType<typeof run>>;
   before(async () => {
-    result = await run({ ...base, network: 'inception_v3', imageSize: 128, iterations: 30, experiment: 'inception' }, { log: null, progress: false });
+    result = await run({ ...base, network: 'inception_v3', styleWeight: RECOMMENDED_STYLE_WEIGHT.inception_v3, imageSize: 128, iterations: 30, experiment: 'inception' }, { log: null, progress: false });
   });
 
   it('lowers every style term at least 10×', () => {
@@ -136,6 +139,9 @@ describe('auto', () => {
     assert.match(lines[0]!, /^network: no pretrained VGG-19 in .* download failed.*; using inception_v3 from nsfwjs@4\.4\.0/);
     assert.equal(r.network.name, 'inception_v3');
     assert.equal(r.randomWeights, false);
+    // β = 1e3 was VGG-19's: the fallback network's own recommendation replaces it, and says so.
+    assert.equal(r.config.styleWeight, RECOMMENDED_STYLE_WEIGHT.inception_v3);
+    assert.ok(lines.some((l) => /^note: styleWeight 300000: inception_v3's recommended β/.test(l)), lines.join('\n'));
   });
 
   it('stays on VGG-19 (random weights, saying why) when the layers name VGG-19 taps', async () => {

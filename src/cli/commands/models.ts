@@ -111,14 +111,14 @@ async function inspectNetworkCommand(spec: string, extra: Record<string, unknown
   const cfg = resolveConfig({ network: spec, weights: spec.startsWith('vgg') ? 'random:0' : 'auto', style: ['-'] });
   const net = registry.instantiateNetwork(await registry.loadNetworkSource(cfg, { fetch: false }), { pooling: cfg.pooling });
   try {
-    const min = net.minInputSize(net.taps.map((t) => t.name));
-    if (size < min) throw new NstError(`--size: ${net.name} needs at least ${min} px for all its taps`, `give --size ${min} or more`);
+    const min = Math.min(...net.taps.map((t) => net.minInputSize([t.name])));
+    if (size < min) throw new NstError(`--size: ${net.name}'s first tap needs at least ${min} px`, `give --size ${min} or more`);
     const rows = inspectTaps(net, size);
     if (extra.json) {
       console.log(JSON.stringify({ network: net.name, preprocessing: net.preprocessing, weights: net.weights, size, presets: net.presets, taps: rows }, null, 2));
     } else {
       console.error(describeBackend(backend));
-      console.log(`${registry.describeNetwork(net)}\npreprocessing: ${net.preprocessing}; ${rows.length} taps at ${size}×${size} px (shapes [1,h,w,c])`);
+      console.log(`${registry.describeNetwork(net)}\npreprocessing: ${net.preprocessing}; ${rows.length} taps at ${size}×${size} px (shapes [1,h,w,c]; all taps need ${net.minInputSize(net.taps.map((t) => t.name))} px)`);
       for (const [k, v] of Object.entries(net.presets)) console.log(`preset ${k}: ${v.join(', ')}`);
       console.log('');
       for (const line of formatTaps(rows)) console.log(line);

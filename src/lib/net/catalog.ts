@@ -45,23 +45,23 @@ export interface TapRow {
   channels: number;
   stride: number;
   receptiveField: number;
-  /** [1, h, w, c] at the inspected input size. */
-  shape: number[];
+  /** [1, h, w, c] at the inspected input size; null for a tap the input is too small for. */
+  shape: number[] | null;
 }
 
-/** Every tap with its output shape for a size × size input (one forward pass). */
+/** Every tap with its output shape for a size × size input (one forward pass over the taps that fit). */
 export function inspectTaps(net: FeatureNetwork, size: number): TapRow[] {
-  const names = net.taps.map((t) => t.name);
-  const shapes = tf.tidy(() => {
+  const names = net.taps.map((t) => t.name).filter((n) => net.minInputSize([n]) <= size);
+  const shapes: Record<string, number[]> = tf.tidy(() => {
     const f = net.features(tf.zeros([1, size, size, 3]), names);
     return Object.fromEntries(names.map((n) => [n, f[n]!.shape]));
   });
-  return net.taps.map((t) => ({ name: t.name, kind: t.kind, position: t.position, channels: t.channels, stride: t.stride, receptiveField: t.receptiveField, shape: shapes[t.name]! }));
+  return net.taps.map((t) => ({ name: t.name, kind: t.kind, position: t.position, channels: t.channels, stride: t.stride, receptiveField: t.receptiveField, shape: shapes[t.name] ?? null }));
 }
 
 /** A plain-text table of taps. */
 export function formatTaps(rows: readonly TapRow[]): string[] {
-  const table = [['tap', 'kind', 'position', 'shape', 'stride', 'receptive field'], ...rows.map((r) => [r.name, r.kind, r.position, `[${r.shape.join(',')}]`, String(r.stride), String(r.receptiveField)])];
+  const table = [['tap', 'kind', 'position', 'shape', 'stride', 'receptive field'], ...rows.map((r) => [r.name, r.kind, r.position, r.shape ? `[${r.shape.join(',')}]` : 'input too small', String(r.stride), String(r.receptiveField)])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
 }
