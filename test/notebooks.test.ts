@@ -31,6 +31,7 @@ const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
   '04-weight-sweep': { charts: ['final-losses', 'loss-total', 'loss-content'], images: ['results'] },
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
+  '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
 };
 
 const CHART_MIMES = ['image/png', 'application/vnd.plotly.v1+json', 'application/vnd.vegalite.v5+json'];
