@@ -357,7 +357,8 @@ describe('layers-model adapter: operations', () => {
       // Small integers tie within windows: the gradient goes to the first maximum in row-major order.
       const x = { data: uniform(h * w * 3, h * w + k, -2, 4).map((v) => Math.max(0, Math.round(v))), shape: [1, h, w, 3] as [number, number, number, number] };
       await compare(x, () => (t) => maxPool(t, [k, k], [s, s], padding), () => (t) => tf.maxPool(t, k, s, padding), 'max');
-      await compare(x, () => (t) => avgPool(t, [k, k], [s, s], padding), () => (t) => tfAvgPool(t, [k, k], [s, s], padding), 'avg');
+      const ones = () => tf.ones([k, k, 3, 1]) as tf.Tensor4D;
+      await compare(x, () => (t) => avgPool(t, [k, k], [s, s], padding, ones), () => (t) => tfAvgPool(t, [k, k], [s, s], padding), 'avg');
     });
   }
 
@@ -367,7 +368,7 @@ describe('layers-model adapter: operations', () => {
       tf.tidy(() => {
         const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
         // Each 3×3 window holds all four pixels: every output is their mean, not their sum / 9.
-        assert.deepEqual(Array.from(avgPool(x, [3, 3], [1, 1], 'same').dataSync()), [2.5, 2.5, 2.5, 2.5]);
+        assert.deepEqual(Array.from(avgPool(x, [3, 3], [1, 1], 'same', () => tf.ones([3, 3, 1, 1])).dataSync()), [2.5, 2.5, 2.5, 2.5]);
       });
     });
   }

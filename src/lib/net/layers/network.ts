@@ -15,7 +15,7 @@ import { checkSizes, layerSizes, minInputSize, tapInfos, windowPads } from './ge
 import { readLayersModel, type KernelWeights, type LayersModel } from './model';
 import { avgPool, convolve, maxPool, transposeKernel, type Kernel, type Pads } from './ops';
 import { findChains, planSteps, type Step } from './plan';
-import type { ConvOp, LayerNode, NormOp } from './topology';
+import type { ConvOp, LayerNode, NormOp, Pair } from './topology';
 
 export interface LayersNetworkOptions {
   /** Registry name (default `layers-model`). */
@@ -61,6 +61,7 @@ export function createLayersNetwork(model: LayersModel, opts: LayersNetworkOptio
   let owned: tf.Tensor[] = [];
   const kernels = new Map<string, Kernel>();
   const affines = new Map<string, Affine>();
+  const ones = new Map<string, tf.Tensor4D>();
   const keep = <T extends tf.Tensor>(t: T): T => {
     owned.push(tf.keep(t));
     return t;
@@ -95,6 +96,15 @@ export function createLayersNetwork(model: LayersModel, opts: LayersNetworkOptio
     return made;
   }
 
+  /** An average pool's all-ones depthwise kernel, for its gradient. */
+  function onesOf(pool: LayerNode, size: Pair): tf.Tensor4D {
+    const cached = ones.get(pool.name);
+    if (cached) return cached;
+    const made = keep(tf.ones([size[0], size[1], pool.channels, 1]) as tf.Tensor4D);
+    ones.set(pool.name, made);
+    return made;
+  }
+
   const plans = new Map<string, Step[]>();
   function planOf(names: readonly string[]): Step[] {
     const key = [...new Set(names)].sort().join('\u0000');
@@ -120,7 +130,7 @@ export function createLayersNetwork(model: LayersModel, opts: LayersNetworkOptio
       case 'pad':
         return tf.pad(x, [[0, 0], [...op.pads[0]], [...op.pads[1]], [0, 0]]);
       case 'pool':
-        return (op.pool === 'max' ? maxPool : avgPool)(x, op.size, op.strides, op.padding);
+        return op.pool === 'max' ? maxPool(x, op.size, op.strides, op.padding) : avgPool(x, op.size, op.strides, op.padding, () => onesOf(node, op.size));
       case 'identity':
         return x;
       default:
@@ -192,6 +202,7 @@ export function createLayersNetwork(model: LayersModel, opts: LayersNetworkOptio
       owned = [];
       kernels.clear();
       affines.clear();
+      ones.clear();
     },
   };
 }

@@ -105,21 +105,23 @@ function windowCounts(height: number, width: number, size: Pair, strides: Pair, 
 }
 
 /**
- * Average pooling whose input gradient is the transposed convolution of dy/count with a kernel of ones:
- * one depthwise convolution instead of tfjs' AvgPoolGrad loop.
+ * Average pooling whose input gradient is the transposed convolution of dy/count with a kernel of ones
+ * [kh, kw, channels, 1] (`ones`, made once by the caller: wasm prepares a kernel on its first use):
+ * one depthwise convolution instead of tfjs' AvgPoolGrad loop, which moreover divides by the whole
+ * window where SAME pooling divides by the pixels inside the image.
  */
-export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
+export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding, ones: () => tf.Tensor4D): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input] = args as [tf.Tensor4D];
     const y = tf.avgPool(input, [size[0], size[1]], [strides[0], strides[1]], padding);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor) => {
-        const [, height, width, c] = input.shape;
+        const [, height, width] = input.shape;
         const [, ho, wo] = y.shape;
         const share = tf.div(dy, windowCounts(height, width, size, strides, padding, [ho, wo])) as tf.Tensor4D;
         const pads: Pads = [windowPads(height, size[0], strides[0], padding), windowPads(width, size[1], strides[1], padding)];
-        return convInputGradient(share, tf.ones([size[0], size[1], c, 1]), true, strides, pads, input.shape);
+        return convInputGradient(share, ones(), true, strides, pads, input.shape);
       },
     };
   });
@@ -130,9 +132,11 @@ export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
  * Max pooling, the gradient routed to each window's first maximum in row-major order (the choice of
  * tfjs' cpu backend and PyTorch when values tie). For each window offset (a, b), the inputs at that
  * offset of every window form one strided slice; the mask of first maxima there times dy goes back to
- * those positions. Offsets a and a + s land on the same rows of the input's stride phase a mod s, one
- * row apart, so each phase sums its offsets' maps at output resolution, and one interleave of the
- * s_h × s_w phases gives the input gradient: overlapping windows (3×3, stride 2) are summed correctly.
+ * those positions. Offset a lies on the input's stride phase a mod s, from row ⌊a/s⌋ of it, so each
+ * offset is a slice of a phase, each phase sums its offsets' maps at output resolution, and one
+ * interleave of the s_h × s_w phases gives the input gradient: overlapping windows
+ * (3×3, stride 2) are summed correctly. (wasm's StridedSlice and high-rank transposes are slow, and its
+ * MaxPoolWithArgmax starts from the smallest positive float, so it misplaces windows whose maximum is ≤ 0.)
  */
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -152,23 +156,27 @@ function maxPoolGradient(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, [kh, k
   const [, ho, wo] = dy.shape;
   const [top, bottom] = windowPads(height, kh, sh, padding);
   const [left, right] = windowPads(width, kw, sw, padding);
-  // SAME padding never wins a window: pad with −∞.
-  const padded = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], -Infinity) : x;
+  // Rows and columns per phase; the padding (−∞: it never wins a window) fills them up.
   const rows = Math.ceil((height + top + bottom) / sh);
   const cols = Math.ceil((width + left + right) / sw);
+  const [below, after] = [rows * sh - height - top, cols * sw - width - left];
+  const padded = top + below + left + after > 0 ? tf.pad(x, [[0, 0], [top, below], [left, after], [0, 0]], -Infinity) : x;
+  // Seen as [n, rows, sh, cols·sw·c], row phase ra of padded is one 4-D slice; within it, seen as
+  // [n·ho, cols, sw, c], column phase rb is another (rank-4 slices are wasm's fast ones).
+  const byRows = tf.reshape(padded, [n, rows, sh, cols * sw * c]);
+  const rowPhase = Array.from({ length: kh }, (_, a) => tf.reshape(tf.slice(byRows, [0, Math.floor(a / sh), a % sh, 0], [n, ho, 1, cols * sw * c]), [n * ho, cols, sw, c]));
   const phases: tf.Tensor4D[][][] = Array.from({ length: sh }, () => Array.from({ length: sw }, () => []));
   // 1 where no earlier offset of the window held its maximum.
   let unclaimed: tf.Tensor | undefined;
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const window = tf.stridedSlice(padded, [0, a, b, 0], [n, a + (ho - 1) * sh + 1, b + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
-      // [value == max] as 1 − step(max − value), exact since max − value ≥ 0 (and +∞ on the padding).
+      const [ra, qa, rb, qb] = [a % sh, Math.floor(a / sh), b % sw, Math.floor(b / sw)];
+      const window = tf.reshape(tf.slice(rowPhase[a]!, [0, qb, rb, 0], [n * ho, wo, 1, c]), [n, ho, wo, c]);
+      // [value == max] as 1 − step(max − value), exact since max − value ≥ 0 (+∞ on the padding).
       const isMax = tf.sub(1, tf.step(tf.sub(y, window)));
       const first = unclaimed ? tf.mul(isMax, unclaimed) : isMax;
       unclaimed = unclaimed ? tf.sub(unclaimed, first) : tf.sub(1, first);
-      const qa = Math.floor(a / sh);
-      const qb = Math.floor(b / sw);
-      phases[a % sh]![b % sw]!.push(tf.pad(tf.mul(dy, first) as tf.Tensor4D, [[0, 0], [qa, rows - ho - qa], [qb, cols - wo - qb], [0, 0]]));
+      phases[ra]![rb]!.push(tf.pad(tf.mul(dy, first) as tf.Tensor4D, [[0, 0], [qa, rows - ho - qa], [qb, cols - wo - qb], [0, 0]]));
     }
   }
   const sum = (maps: tf.Tensor4D[]) => (maps.length === 0 ? tf.zeros([n, rows, cols, c]) : maps.length === 1 ? maps[0]! : tf.addN(maps)) as tf.Tensor4D;
