@@ -3,10 +3,9 @@
  * `texture`, `gatys2016_style`, …). They are checked as early as the network allows: in resolveConfig
  * for VGG (whose tables are static), else when the session opens the network, before any compute.
  */
-import { DEFAULT_CONFIG, type RunConfig } from '../config';
+import type { RunConfig } from '../config';
 import { NstError } from '../errors';
 import { resolveTaps, type FeatureNetwork } from './network';
-import { RECOMMENDED_STYLE_WEIGHT } from './presets';
 import { LAYER_PRESETS, paperName, VGG_ARCHS, type VggArch } from './vgg19';
 
 /** Presets that every network defines, so that `auto` may choose any network for them. */
@@ -67,17 +66,3 @@ export function bindLayers<C extends Pick<RunConfig, LayerKey | 'styleLayerWeigh
   return { ...cfg, contentLayers, styleLayers };
 }
 
-/**
- * The config a network runs: its layers bound (bindLayers), and, when `network: auto` fell back from
- * VGG-19 to another network while β is still VGG-19's default, that network's recommended β — the
- * default was meant for VGG-19. Notes say what was changed or what to consider.
- */
-export function bindNetwork(cfg: RunConfig, net: FeatureNetwork): { config: RunConfig; notes: string[] } {
-  const config = bindLayers(cfg, net);
-  const recommended = RECOMMENDED_STYLE_WEIGHT[net.name];
-  if (recommended === undefined || cfg.styleWeight !== DEFAULT_CONFIG.styleWeight) return { config, notes: [] };
-  if (cfg.network === 'auto') {
-    return { config: { ...config, styleWeight: recommended }, notes: [`styleWeight ${recommended}: ${net.name}'s recommended β (the default ${DEFAULT_CONFIG.styleWeight} is VGG-19's); give --style-weight to choose another`] };
-  }
-  return { config, notes: [`β = ${DEFAULT_CONFIG.styleWeight} is VGG-19's balance; ${net.name}'s recommended β is ${recommended} (docs/networks.md)`] };
-}

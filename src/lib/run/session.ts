@@ -13,7 +13,7 @@ import { normalSamples } from '../rng';
 import type { FeatureNetwork } from '../net/network';
 import { deprocess as caffeDeprocess } from '../net/preprocess';
 import { cachedNetworkSource, describeNetwork, instantiateNetwork } from '../net/registry';
-import { bindNetwork } from '../net/taps-config';
+import { bindNetwork } from '../net/bind-network';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
