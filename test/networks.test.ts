@@ -18,6 +18,8 @@ import { VGG16_LAYERS } from '../src/lib/net/vgg19';
 import { writeKerasH5 } from '../src/lib/net/weights/keras-h5';
 import { randomWeights } from '../src/lib/net/weights/random';
 import { run } from '../src/lib/run/run';
+import { expandSweep } from '../src/lib/sweep/expand';
+import { parseSweepSpec } from '../src/lib/sweep/spec';
 import { createSession } from '../src/lib/run/session';
 import { parseMetricsCsv } from '../src/lib/run/store';
 
@@ -167,5 +169,17 @@ describe('VGG-16 on the VGG code', () => {
       session.dispose();
     }
     assert.throws(() => resolveConfig({ ...base, network: 'vgg16', weights: file, styleLayers: ['conv5_4'] }), isNst(/VGG-16 layer 'conv5_4'/));
+  });
+});
+
+describe('sweeps', () => {
+  it('sweep the network like any other key, each run resolving its own presets', () => {
+    const spec = parseSweepSpec({ name: 'nets', base: { ...base, imageSize: 32, iterations: 1 }, parameters: { network: { values: ['vgg19', 'inception_v3', 'mobilenet_v2'] } } });
+    const sweep = expandSweep(spec);
+    assert.deepEqual(sweep.runs.map((r) => r.config.network), ['vgg19', 'inception_v3', 'mobilenet_v2']);
+    assert.equal(new Set(sweep.runs.map((r) => r.id)).size, 3);
+    assert.deepEqual(sweep.runs[0]!.config.styleLayers, ['conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1']);
+    // Networks whose taps are known only once opened keep the preset name until the session binds it.
+    assert.deepEqual(sweep.runs[1]!.config.styleLayers, ['style']);
   });
 });
