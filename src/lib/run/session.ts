@@ -15,6 +15,7 @@ import { deprocess as caffeDeprocess } from '../net/preprocess';
 import { cachedNetworkSource, describeNetwork, instantiateNetwork } from '../net/registry';
 import { bindNetwork } from '../net/bind-network';
 import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTargets } from '../objectives/gatys';
+import { unionLayers, type WeightedPart } from '../objectives/sum';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
 import { runDir, runIdFor } from './store';
@@ -89,6 +90,11 @@ export interface SessionOptions {
   net?: FeatureNetwork;
   /** The starting image, RGB 0..255 [1,h,w,3] of any size (resized to the run's); wins over `init`. Borrowed. */
   initImage?: tf.Tensor4D;
+  /**
+   * Terms added to the config's objective, each weighted into the total and logged as a leaf under its
+   * own name (e.g. video's `temporal`). Their targets are borrowed: they must outlive the session.
+   */
+  terms?: readonly WeightedPart[];
 }
 
 /** The starting image, RGB 0..255, at the run's size. */
@@ -189,17 +195,25 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     weightsSha256: w.sha256,
     notes,
   };
-  const termNames = objective.termNames;
+  const extra = opts.terms ?? [];
+  const termNames = [...objective.termNames, ...extra.map((t) => t.objective.name)];
+  const clash = termNames.find((n, i) => termNames.indexOf(n) !== i);
+  if (clash !== undefined) throw new NstError(`two objective terms are named '${clash}'`, 'give each added term its own name');
+  const layers = unionLayers([objective.sum, ...extra.map((t) => t.objective)]);
   const startedAt = performance.now();
   let iteration = 0;
   let evaluations = 0;
 
   /** The objective's terms and its gradient at an RGB image. */
   function evaluateAt(image: tf.Tensor4D): { logs: StepLogs; grad: tf.Tensor } {
-    const layers = objective!.layers;
     let packed!: tf.Tensor1D;
     const f = (img: tf.Tensor4D) => {
-      const r = objective!.evaluate(net.features(img, layers), img);
+      const taps = net.features(img, layers);
+      const r = objective!.evaluate(taps, img);
+      for (const { objective: o, weight } of extra) {
+        r.terms[o.name] = o.evaluate(taps, img);
+        r.total = tf.add(r.total, tf.mul(r.terms[o.name]!, weight));
+      }
       // One host read per evaluation for every term: the per-term curves are the main diagnostic.
       packed = tf.keep(tf.stack([r.total, r.groups.content, r.groups.style, r.groups.tv, ...termNames.map((n) => r.terms[n]!)]) as tf.Tensor1D);
       return r.total;

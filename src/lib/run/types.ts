@@ -5,7 +5,8 @@ import type { Preprocessing, TapInfo, WeightsRecord } from '../net/network';
 
 /**
  * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
- * (α·Σ content, β·Σ w_l E_l, tvWeight·tv); `terms` holds every leaf unweighted, by name
+ * (α·Σ content, β·Σ w_l E_l, tvWeight·tv; a session's added terms, such as video's `temporal`, count
+ * in `total` besides them); `terms` holds every leaf unweighted, by name
  * (`content/conv4_2`, `style/conv1_1`, `tv/image`). Values are taken at the iterate the step started from.
  */
 export interface StepLogs {
