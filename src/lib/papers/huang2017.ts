@@ -30,7 +30,7 @@ export const HUANG_2017: Paper = {
   },
   codeDiffers: {
     styleLoss: v('mean-std', 'xunhuang1995/AdaIN-style lib/StyleINLossModule.lua L15–25: nn.MSECriterion with sizeAverage = false on means and on std = √(mean of squares + 1e-6): Σ(Δμ)² + Σ(Δσ)²'),
-    styleLayerWeights: v([128, 256, 512, 1024], 'the code\'s sums of squares are 2N_l × mean-std\'s mean over 2N_l entries (N_l = 64, 128, 256, 512)'),
+    styleLayerWeights: v([128, 256, 512, 1024], 'lib/StyleINLossModule.lua L22–25: its sums of squares are 2N_l × mean-std\'s mean over 2N_l entries (N_l = 64, 128, 256, 512)'),
     styleLayers: v(['conv1_1', 'conv2_1', 'conv3_1', 'conv4_1'], `${TRAIN} L43: targetStyleLayers relu1_1,relu2_1,relu3_1,relu4_1`),
     contentLayers: v(['conv4_1'], `${TRAIN} L42: targetContentLayer relu4_1`),
     normalization: v('johnson', 'xunhuang1995/AdaIN-style lib/ContentLossModule.lua L12: nn.MSECriterion, the mean squared error'),
