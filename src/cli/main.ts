@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   bench: () => import('./commands/bench'),
   sweep: () => import('./commands/sweep'),
   report: () => import('./commands/report'),
+  presets: () => import('./commands/presets'),
   kernel: () => import('./commands/kernel'),
 };
 

@@ -5,6 +5,8 @@
  */
 import { NstError } from './errors';
 import { deferredLayers, expandLayers } from './net/taps-config';
+import { STYLE_LAYER_WEIGHTINGS, canonicalStyleLoss, styleLossText } from './objectives/style-loss-spec';
+import { presetConfig } from './papers/presets';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -34,6 +36,9 @@ export type StyleSize = (typeof STYLE_SIZES)[number];
 export const LINE_SEARCHES = ['strong_wolfe', 'none'] as const;
 export type LineSearch = (typeof LINE_SEARCHES)[number];
 
+export { STYLE_LAYER_WEIGHTINGS };
+export type StyleLayerWeighting = (typeof STYLE_LAYER_WEIGHTINGS)[number];
+
 export interface RunConfig {
   /** Content image path; '' for texture synthesis (no content term). */
   content: string;
@@ -61,9 +66,27 @@ export interface RunConfig {
    * models/ or can be downloaded, else the InceptionV3 that ships in the nsfwjs npm package.
    */
   network: string;
-  /** Per style layer; empty means the normalisation's default (1/|L| for gatys2016). */
+  /** Per style layer; empty means the rule of styleLayerWeighting. */
   styleLayerWeights: number[];
+  /** w_l when styleLayerWeights is empty: `normalization` (its default: 1/|L| for gatys2016), `mean`, `sum`, `inverse-square` (1/N_l²). */
+  styleLayerWeighting: StyleLayerWeighting;
   normalization: Normalization;
+  /** A paper's recipe (`gatys2016`, `gatys2016:code`, see `nst presets`): its values, under any given explicitly. */
+  preset: string;
+  /** The style loss by name (`gram`, `w2`, `mrf`, …), or per layer (`gram,conv3_1:mrf`); see objectives/style-loss-spec.ts. */
+  styleLoss: string;
+  /** `gram-shift`: the activation shift s of G = (F + s)(F + s)ᵀ (Novak & Nikulin 2016: −1). */
+  gramShift: number;
+  /** `mmd-poly`: c and d of the kernel (xᵀy + c)^d (Li et al. 2017: c = 0, d = 2). */
+  mmdPolyC: number;
+  mmdPolyDegree: number;
+  /** `mmd-gauss`: 2σ² = this × the mean squared distance between the feature vectors (Li et al. 2017: 1). */
+  mmdBandwidth: number;
+  /** `mrf`: patch side k and sampling stride (Li & Wand 2016: 3, and 2 in their code). */
+  mrfPatchSize: number;
+  mrfStride: number;
+  /** Softmax smoothing softmax(F/T) of every style layer before its statistic, with temperature T; 0: off (Wang et al. 2021: 1). */
+  styleSoftmax: number;
   pooling: Pooling;
   init: Init;
   seed: number;
@@ -104,7 +127,17 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
   contentLayers: ['content'],
   styleLayers: ['style'],
   styleLayerWeights: [],
+  styleLayerWeighting: 'normalization',
   normalization: 'gatys2016',
+  preset: '',
+  styleLoss: 'gram',
+  gramShift: -1,
+  mmdPolyC: 0,
+  mmdPolyDegree: 2,
+  mmdBandwidth: 1,
+  mrfPatchSize: 3,
+  mrfStride: 1,
+  styleSoftmax: 0,
   pooling: 'avg',
   init: 'noise',
   seed: 0,
@@ -123,7 +156,7 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof RunConfig)[];
 
-type Kind = 'string' | 'number' | 'int' | 'strings' | 'numbers' | readonly string[];
+type Kind = 'string' | 'number' | 'int' | 'strings' | 'numbers' | 'style-loss' | readonly string[];
 
 const KINDS: Record<keyof RunConfig, Kind> = {
   content: 'string',
@@ -140,7 +173,17 @@ const KINDS: Record<keyof RunConfig, Kind> = {
   contentLayers: 'strings',
   styleLayers: 'strings',
   styleLayerWeights: 'numbers',
+  styleLayerWeighting: STYLE_LAYER_WEIGHTINGS,
   normalization: NORMALIZATIONS,
+  preset: 'string',
+  styleLoss: 'style-loss',
+  gramShift: 'number',
+  mmdPolyC: 'number',
+  mmdPolyDegree: 'int',
+  mmdBandwidth: 'number',
+  mrfPatchSize: 'int',
+  mrfStride: 'int',
+  styleSoftmax: 'number',
   pooling: POOLINGS,
   init: 'string',
   seed: 'int',
@@ -207,6 +250,8 @@ function coerce(key: keyof RunConfig, value: unknown): unknown {
       });
     case 'numbers':
       return listOf(value).map(num);
+    case 'style-loss':
+      return styleLossText(value);
   }
   return value;
 }
@@ -218,7 +263,10 @@ function coerce(key: keyof RunConfig, value: unknown): unknown {
  */
 export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<Record<string, unknown>>, base: Readonly<RunConfig> = DEFAULT_CONFIG): RunConfig {
   const cfg: Record<string, unknown> = structuredClone({ ...base });
-  for (const [key, value] of Object.entries(partial)) {
+  // A preset's values come first, so that everything given explicitly overrides them.
+  const preset = typeof partial.preset === 'string' && partial.preset ? presetConfig(partial.preset, partial) : {};
+  const given = { ...preset, ...partial, ...(preset.preset ? { preset: preset.preset } : {}) };
+  for (const [key, value] of Object.entries(given)) {
     if (value === undefined) continue;
     if (!(key in KINDS)) {
       throw new NstError(`unknown config key '${key}'`, `known keys: ${CONFIG_KEYS.join(', ')}`);
@@ -228,12 +276,13 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   const c = cfg as unknown as RunConfig;
   if (c.network.trim() === '') fail('network', 'is empty', 'give a network name (nst models list) or a model.json path');
   // Layer names are checked here when the network's taps are known without loading it (VGG), else
-  // when the session opens the network, still before any compute.
+  // when the session opens the network (bindLayers), still before any compute.
   c.contentLayers = expandLayers(c, c.contentLayers, 'contentLayers');
   c.styleLayers = expandLayers(c, c.styleLayers, 'styleLayers');
-  const positive: (keyof RunConfig)[] = ['imageSize', 'iterations', 'historySize'];
+  if (!deferredLayers(c)) c.styleLoss = canonicalStyleLoss(c.styleLoss, c.styleLayers);
+  const positive: (keyof RunConfig)[] = ['imageSize', 'iterations', 'historySize', 'mmdPolyDegree', 'mmdBandwidth', 'mrfPatchSize', 'mrfStride'];
   for (const k of positive) if ((c[k] as number) <= 0) fail(k, `must be positive, got ${c[k]}`);
-  const nonNegative: (keyof RunConfig)[] = ['contentWeight', 'styleWeight', 'tvWeight', 'learningRate', 'momentum', 'tolerance', 'saveEvery', 'printEvery'];
+  const nonNegative: (keyof RunConfig)[] = ['contentWeight', 'styleWeight', 'tvWeight', 'learningRate', 'momentum', 'tolerance', 'saveEvery', 'printEvery', 'styleSoftmax'];
   for (const k of nonNegative) if ((c[k] as number) < 0) fail(k, `must not be negative, got ${c[k]}`);
   for (const k of ['styleBlend', 'styleLayerWeights'] as const) {
     if (c[k].some((w) => w < 0)) fail(k, `weights must not be negative, got ${c[k].join(',')}`);

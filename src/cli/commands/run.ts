@@ -16,6 +16,8 @@ const usage = [
   '',
   'Gatys et al. (2016) style transfer. Results go to <out>/<experiment>/<run-id>/ (config.json, metrics.csv,',
   'final.png, snapshots/). Defaults are the paper\'s recipe; every option is also a config key in camelCase.',
+  '--preset NAME[:code] starts from a paper\'s recipe (nst presets); options given explicitly override it.',
+  '--style-loss NAME or gram,conv3_1:mrf chooses the style loss per layer (docs/style-losses.md).',
   '',
   'run options (default):',
   ...CONFIG_KEYS.map((k) => `  ${(optionName(k) + ' VALUE').padEnd(28)} ${JSON.stringify(DEFAULT_CONFIG[k])}`),

@@ -5,6 +5,7 @@
  */
 import type { RunConfig } from '../config';
 import { NstError } from '../errors';
+import { canonicalStyleLoss } from '../objectives/style-loss-spec';
 import { resolveTaps, type FeatureNetwork } from './network';
 import { LAYER_PRESETS, paperName, VGG_ARCHS, type VggArch } from './vgg19';
 
@@ -53,8 +54,8 @@ export function expandLayers(cfg: Pick<RunConfig, 'network' | 'weights'>, list: 
   return names;
 }
 
-/** The config's layer lists on an open network: presets expanded, names canonical, weights counted. */
-export function bindLayers<C extends Pick<RunConfig, LayerKey | 'styleLayerWeights'>>(cfg: C, net: FeatureNetwork): C {
+/** The config's layer lists on an open network: presets expanded, names canonical, weights counted, per-layer style losses checked. */
+export function bindLayers<C extends Pick<RunConfig, LayerKey | 'styleLayerWeights' | 'styleLoss'>>(cfg: C, net: FeatureNetwork): C {
   const contentLayers = resolveTaps(net, expand(cfg.contentLayers, net.presets), OPTION.contentLayers);
   const styleLayers = resolveTaps(net, expand(cfg.styleLayers, net.presets), OPTION.styleLayers);
   if (cfg.styleLayerWeights.length > 0 && cfg.styleLayerWeights.length !== styleLayers.length) {
@@ -63,6 +64,6 @@ export function bindLayers<C extends Pick<RunConfig, LayerKey | 'styleLayerWeigh
       `one weight per layer of ${styleLayers.join(',')}`,
     );
   }
-  return { ...cfg, contentLayers, styleLayers };
+  return { ...cfg, contentLayers, styleLayers, styleLoss: canonicalStyleLoss(cfg.styleLoss, styleLayers) };
 }
 

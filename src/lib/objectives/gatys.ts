@@ -8,7 +8,8 @@ import type { Normalization, RunConfig } from '../config';
 import { NstError } from '../errors';
 import { contentLoss, type ContentReduction } from './content';
 import { tapOf, type Taps } from './objective';
-import { defaultStyleLayerWeights, STYLE_MEASURES, styleLoss, type StyleMeasure } from './style';
+import { combineTargets, styleLayerWeightsBy, styleLoss, styleStatisticOf, type StyleMeasure } from './style';
+import { styleMeasuresFor, type StyleLossSettings } from './style-losses';
 import { totalVariation } from './tv';
 import { weightedSum, type WeightedSum } from './sum';
 
@@ -38,6 +39,8 @@ export interface TargetInputs {
   contentLayers: readonly string[];
   styleLayers: readonly string[];
   normalization: Normalization;
+  /** The style-loss keys of the config (`styleLoss`, its parameters); missing ones take their defaults, i.e. the Gram loss of `normalization`. */
+  style?: Partial<StyleLossSettings>;
 }
 
 /** Targets computed once; they own their tensors until dispose(). */
@@ -45,43 +48,59 @@ export interface GatysTargets {
   readonly normalization: Normalization;
   /** P_l, the content image's feature maps, by layer (empty without a content image). */
   readonly content: Readonly<Record<string, tf.Tensor4D>>;
-  /** Σ_i b_i·A_i, the blended style statistics (normalised Gram matrices, see style.ts), by layer. */
+  /**
+   * The style targets by layer: Σ_i b_i·A_i of the normalised Gram matrices for the Gram losses, and
+   * generally what each layer's measure made of the style images (StyleMeasure.combine / prepare).
+   */
   readonly styleGrams: Readonly<Record<string, tf.Tensor>>;
+  /** The measure each style target was made for, by layer. */
+  readonly styleMeasures: Readonly<Record<string, StyleMeasure>>;
+  /** N_l, the style layers' filter counts, by layer (for the layer weights). */
+  readonly styleChannels: Readonly<Record<string, number>>;
   dispose(): void;
 }
 
 /**
- * Σ_i b_i·statistic(features_i) per layer: the network runs once per style image, each inside its own
- * tidy so only one image's activations are alive at a time.
+ * Each layer's style target from its measure: the statistic of every style image, then combined with
+ * the blend weights (Σ_i b_i·statistic_i unless the measure says otherwise) and prepared once. The
+ * network runs once per style image, each inside its own tidy so only one image's activations are
+ * alive at a time. Also returns each layer's filter count.
  */
 export function blendedStyleTargets(
   net: FeatureExtractor,
   styles: readonly tf.Tensor4D[],
   blend: readonly number[],
   layers: readonly string[],
-  measure: StyleMeasure,
-): Record<string, tf.Tensor> {
+  measures: Readonly<Record<string, StyleMeasure>>,
+): { targets: Record<string, tf.Tensor>; channels: Record<string, number> } {
   if (blend.length !== styles.length) throw new Error(`${blend.length} blend weights for ${styles.length} style images`);
-  let acc: Record<string, tf.Tensor> = {};
-  styles.forEach((image, i) => {
-    const next = tf.tidy(() => {
-      const features = net.features(image, layers);
-      const sum: Record<string, tf.Tensor> = {};
-      for (const layer of layers) {
-        const weighted = tf.mul(measure.statistic(tapOf(features, layer)), blend[i]!);
-        sum[layer] = acc[layer] ? tf.add(acc[layer]!, weighted) : weighted;
-      }
-      return sum;
-    });
-    tf.dispose(Object.values(acc));
-    acc = next;
-  });
-  return acc;
+  const perImage: Record<string, tf.Tensor[]> = Object.fromEntries(layers.map((l) => [l, []]));
+  const channels: Record<string, number> = {};
+  const targets: Record<string, tf.Tensor> = {};
+  try {
+    for (const image of styles) {
+      const stats = tf.tidy(() => {
+        const features = net.features(image, layers);
+        return layers.map((layer) => {
+          const f = tapOf(features, layer);
+          channels[layer] = f.shape[3];
+          return styleStatisticOf(measures[layer]!, f);
+        });
+      });
+      layers.forEach((layer, i) => perImage[layer]!.push(stats[i]!));
+    }
+    for (const layer of layers) targets[layer] = combineTargets(measures[layer]!, perImage[layer]!.splice(0), blend);
+  } catch (e) {
+    tf.dispose([...Object.values(perImage).flat(), ...Object.values(targets)]);
+    throw e;
+  }
+  return { targets, channels };
 }
 
 /** Runs the network on the content and style images, once each, outside the optimisation loop. */
 export function computeTargets(net: FeatureExtractor, inputs: TargetInputs): GatysTargets {
   const { content: image, styles, blend, contentLayers, styleLayers, normalization } = inputs;
+  const styleMeasures = styleMeasuresFor(normalization, styleLayers, inputs.style);
   if (contentLayers.length > 0 && !image) {
     throw new NstError('content layers are set but there is no content image', 'give --content PATH, or no content layers for texture synthesis');
   }
@@ -89,17 +108,20 @@ export function computeTargets(net: FeatureExtractor, inputs: TargetInputs): Gat
     throw new NstError('style layers are set but there is no style image', 'give --style PATH');
   }
   const content = image && contentLayers.length > 0 ? tf.tidy(() => net.features(image, contentLayers)) : {};
-  let styleGrams: Record<string, tf.Tensor>;
+  let style: ReturnType<typeof blendedStyleTargets>;
   try {
-    styleGrams = blendedStyleTargets(net, styles, blend, styleLayers, STYLE_MEASURES[normalization]);
+    style = blendedStyleTargets(net, styles, blend, styleLayers, styleMeasures);
   } catch (e) {
     tf.dispose(Object.values(content));
     throw e;
   }
+  const styleGrams = style.targets;
   return {
     normalization,
     content,
     styleGrams,
+    styleMeasures,
+    styleChannels: style.channels,
     dispose() {
       tf.dispose([...Object.values(content), ...Object.values(styleGrams)]);
     },
@@ -127,7 +149,8 @@ export interface GatysObjective {
 export type GatysConfig = Pick<
   RunConfig,
   'contentLayers' | 'styleLayers' | 'styleLayerWeights' | 'contentWeight' | 'styleWeight' | 'tvWeight' | 'normalization'
->;
+> &
+  Partial<StyleLossSettings & Pick<RunConfig, 'styleLayerWeighting'>>;
 
 /**
  * α·Σ content + β·Σ w_l E_l + tvWeight·TV with the config's conventions. Without content targets
@@ -143,19 +166,26 @@ export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets): Ga
   const contentLayers = Object.keys(targets.content).length > 0 ? cfg.contentLayers : [];
   const missing = [...contentLayers.filter((l) => !targets.content[l]), ...cfg.styleLayers.filter((l) => !targets.styleGrams[l])];
   if (missing.length > 0) throw new Error(`the targets lack layers ${missing.join(', ')}`);
-  const channels = cfg.styleLayers.map((l) => targets.styleGrams[l]!.shape.at(-1)!);
-  const weights = cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : defaultStyleLayerWeights(cfg.normalization, channels);
+  const measures = styleMeasuresFor(cfg.normalization, cfg.styleLayers, cfg);
+  for (const l of cfg.styleLayers) {
+    if (targets.styleMeasures[l]!.name !== measures[l]!.name) {
+      throw new Error(
+        `the style target of ${l} was computed for '${targets.styleMeasures[l]!.name}', the objective uses '${measures[l]!.name}': pass the config's style-loss keys to computeTargets (TargetInputs.style)`,
+      );
+    }
+  }
+  const channels = cfg.styleLayers.map((l) => targets.styleChannels[l]!);
+  const weights = cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : styleLayerWeightsBy(cfg.styleLayerWeighting ?? 'normalization', cfg.normalization, channels);
   if (weights.length !== cfg.styleLayers.length) {
     throw new NstError(`--style-layer-weights: ${weights.length} weights for ${cfg.styleLayers.length} style layers`, `one weight per layer of ${cfg.styleLayers.join(',')}`);
   }
   const reduction = CONTENT_REDUCTION[cfg.normalization];
-  const measure = STYLE_MEASURES[cfg.normalization];
   const content = weightedSum(
     contentLayers.map((l) => ({ objective: contentLoss(l, targets.content[l]!, reduction), weight: 1 })),
     'content',
   );
   const style = weightedSum(
-    cfg.styleLayers.map((l, i) => ({ objective: styleLoss(l, targets.styleGrams[l]!, measure), weight: weights[i]! })),
+    cfg.styleLayers.map((l, i) => ({ objective: styleLoss(l, targets.styleGrams[l]!, measures[l]), weight: weights[i]! })),
     'style',
   );
   const sum = weightedSum([

@@ -14,19 +14,32 @@
  *   applies nn.MSECriterion, the mean over the N² entries of (G/(N·M) − A/(N·M))²; every layer is
  *   weighted by style_weight alone (w_l = 1).
  * Multiple style images: the target is Σ_i b_i·A_i of the normalised statistics, with blend weights b_i
- * (normalised to sum 1), as jcjohnson's -style_blend_weights.
+ * (normalised to sum 1), as jcjohnson's -style_blend_weights. Statistics that do not blend linearly
+ * (patches, sorted values) say how they combine (StyleMeasure.combine).
+ *
+ * The other statistics and distances are in statistics/ and distances/, named and put together in
+ * style-losses.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Normalization } from '../config';
+import type { Normalization, StyleLayerWeighting } from '../config';
+import { meanSquaredError } from './distances/squared-error';
 import { gram } from './gram';
 import { tapOf, type Objective } from './objective';
+import { meanStd } from './statistics/moments';
 
 export interface StyleMeasure {
+  /** Names the statistic, the distance and their parameters: targets are checked against it. */
   readonly name: string;
-  /** The statistic of a feature map [1,h,w,c]; style targets are made with the same function. */
+  /** The statistic of a feature map [1,h,w,c]; style targets are made with the same function unless styleStatistic is given. */
   statistic(features: tf.Tensor4D): tf.Tensor;
   /** Distance from the generated image's statistic to the target; 0 when they match. */
   distance(statistic: tf.Tensor, target: tf.Tensor): tf.Scalar;
+  /** The style image's statistic, where it differs from the generated image's (patches, sorted values, samples). */
+  styleStatistic?(features: tf.Tensor4D): tf.Tensor;
+  /** The target from the style images' statistics and blend weights; Σ_i b_i·s_i unless given. */
+  combine?(statistics: readonly tf.Tensor[], blend: readonly number[]): tf.Tensor;
+  /** What the distance needs of the combined target, computed once (e.g. W2's Σ_S^½); the identity unless given. */
+  prepare?(target: tf.Tensor): tf.Tensor;
 }
 
 /** G/M: comparable across image sizes. */
@@ -35,11 +48,7 @@ function gramPerPosition(features: tf.Tensor4D): tf.Tensor {
   return tf.tidy(() => tf.div(gram(features), h * w));
 }
 
-function meanSquaredError(statistic: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.squaredDifference(statistic, target)));
-}
-
-/** The style measure of each `--normalization`. */
+/** The style measure of each `--normalization`: the `gram` style loss under that convention. */
 export const STYLE_MEASURES: Readonly<Record<Normalization, StyleMeasure>> = {
   gatys2016: {
     name: 'gatys2016',
@@ -54,25 +63,34 @@ export const STYLE_MEASURES: Readonly<Record<Normalization, StyleMeasure>> = {
   },
 };
 
-/** Keeps the standard deviation differentiable where a filter is constant (dead ReLUs). */
-const MOMENT_EPSILON = 1e-5;
-
 /**
- * First and second moments per filter, [2, N]: mean and standard deviation over positions, the
- * statistics AdaIN matches (Huang & Belongie 2017, whose style loss sums the unsquared L2 distances of
- * the means and of the standard deviations). Here the distance is the mean squared error over the 2N
- * entries, which is smooth where the moments match. Not a `--normalization`: for notebooks, to show
- * that any statistic and distance compose with the rest.
+ * The `mean-std` style loss: first and second moments per filter, [2, N] (mean and standard deviation
+ * over positions, statistics/moments.ts), the statistics AdaIN matches (Huang & Belongie 2017), with the
+ * mean squared error over the 2N entries, 1/(2N)·[Σ(μ_F − μ_S)² + Σ(σ_F − σ_S)²]: half of Li et al.'s
+ * (2017) "BN" statistics-matching loss, smooth where the moments match. Huang & Belongie's own style loss
+ * (unsquared norms) is `mean-std-l2`; their code's (sums of squares) is this one with w_l = 2N_l.
  */
-export const MOMENTS: StyleMeasure = {
-  name: 'moments',
-  statistic: (f) =>
-    tf.tidy(() => {
-      const { mean, variance } = tf.moments(f, [0, 1, 2]);
-      return tf.stack([mean, tf.sqrt(tf.add(variance, MOMENT_EPSILON))]);
-    }),
-  distance: meanSquaredError,
-};
+export const MEAN_STD: StyleMeasure = { name: 'mean-std', statistic: meanStd, distance: meanSquaredError };
+
+/** The first name of MEAN_STD, from before the style losses had names. */
+export const MOMENTS = MEAN_STD;
+
+/** The statistic the target is made of, for one style image's feature map. */
+export function styleStatisticOf(measure: StyleMeasure, features: tf.Tensor4D): tf.Tensor {
+  return measure.styleStatistic ? measure.styleStatistic(features) : measure.statistic(features);
+}
+
+/** The target from the style images' statistics (consumed: they are disposed) and blend weights. */
+export function combineTargets(measure: StyleMeasure, statistics: tf.Tensor[], blend: readonly number[]): tf.Tensor {
+  try {
+    return tf.tidy(() => {
+      const combined = measure.combine ? measure.combine(statistics, blend) : tf.addN(statistics.map((s, i) => tf.mul(s, blend[i]!)));
+      return measure.prepare ? measure.prepare(combined) : combined;
+    });
+  } finally {
+    tf.dispose(statistics);
+  }
+}
 
 /**
  * The style term `style/<layer>` (E_l of the paper under `gatys2016`). The target is borrowed: it must
@@ -100,5 +118,23 @@ export function defaultStyleLayerWeights(normalization: Normalization, channels:
       return channels.map((n) => 1e3 / (n * n));
     case 'johnson':
       return channels.map(() => 1);
+  }
+}
+
+/**
+ * w_l by rule (`--style-layer-weighting`): `normalization` follows defaultStyleLayerWeights; `mean` is
+ * 1/|L| (Gatys et al. 2016), `sum` 1 (Li & Wand 2016, Huang & Belongie 2017), `inverse-square`
+ * 1/N_l² (Gatys et al. 2017: their NeuralImageSynthesis code as pystiche_papers reads it, with β = 1e3).
+ */
+export function styleLayerWeightsBy(weighting: StyleLayerWeighting, normalization: Normalization, channels: readonly number[]): number[] {
+  switch (weighting) {
+    case 'normalization':
+      return defaultStyleLayerWeights(normalization, channels);
+    case 'mean':
+      return channels.map(() => 1 / channels.length);
+    case 'sum':
+      return channels.map(() => 1);
+    case 'inverse-square':
+      return channels.map((n) => 1 / (n * n));
   }
 }
