@@ -117,6 +117,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     contentLayers: cfg.contentLayers,
     styleLayers: cfg.styleLayers,
     normalization: cfg.normalization,
+    style: cfg,
   });
   const x = tf.variable(content!, true, 'bench-image');
   tf.dispose([content!, style!]);

@@ -165,6 +165,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
       contentLayers: cfg.content ? cfg.contentLayers : [],
       styleLayers: cfg.styleLayers,
       normalization: cfg.normalization,
+      style: cfg,
     });
     objective = buildGatysObjective(cfg, targets);
     // The optimised variable is the RGB image (the pixel parameterisation); the network preprocesses.
