@@ -277,9 +277,11 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   if (c.network.trim() === '') fail('network', 'is empty', 'give a network name (nst models list) or a model.json path');
   // Layer names are checked here when the network's taps are known without loading it (VGG), else
   // when the session opens the network (bindLayers), still before any compute.
-  c.contentLayers = expandLayers(c, c.contentLayers, 'contentLayers');
-  c.styleLayers = expandLayers(c, c.styleLayers, 'styleLayers');
-  if (!deferredLayers(c)) c.styleLoss = canonicalStyleLoss(c.styleLoss, c.styleLayers);
+  // Judged on the lists as given: whether `auto` may switch networks depends on them.
+  const asGiven = { contentLayers: c.contentLayers, styleLayers: c.styleLayers };
+  c.contentLayers = expandLayers({ ...c, ...asGiven }, c.contentLayers, 'contentLayers');
+  c.styleLayers = expandLayers({ ...c, ...asGiven }, c.styleLayers, 'styleLayers');
+  if (!deferredLayers({ ...c, ...asGiven })) c.styleLoss = canonicalStyleLoss(c.styleLoss, c.styleLayers);
   const positive: (keyof RunConfig)[] = ['imageSize', 'iterations', 'historySize', 'mmdPolyDegree', 'mmdBandwidth', 'mrfPatchSize', 'mrfStride'];
   for (const k of positive) if ((c[k] as number) <= 0) fail(k, `must be positive, got ${c[k]}`);
   const nonNegative: (keyof RunConfig)[] = ['contentWeight', 'styleWeight', 'tvWeight', 'learningRate', 'momentum', 'tolerance', 'saveEvery', 'printEvery', 'styleSoftmax'];
@@ -291,7 +293,7 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   if (c.styleBlend.length > 0 && c.styleBlend.length !== c.style.length) {
     fail('styleBlend', `${c.styleBlend.length} blend weights for ${c.style.length} style images`, 'give one weight per --style');
   }
-  if (c.styleLayerWeights.length > 0 && !deferredLayers(c) && c.styleLayerWeights.length !== c.styleLayers.length) {
+  if (c.styleLayerWeights.length > 0 && !deferredLayers({ ...c, ...asGiven }) && c.styleLayerWeights.length !== c.styleLayers.length) {
     fail('styleLayerWeights', `${c.styleLayerWeights.length} weights for ${c.styleLayers.length} style layers`, `one weight per layer of ${c.styleLayers.join(',')}`);
   }
   if (!c.content && c.contentWeight > 0 && c.init === 'content') {

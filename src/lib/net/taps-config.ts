@@ -15,16 +15,19 @@ export const NEUTRAL_PRESETS: readonly string[] = ['style', 'content', 'texture'
 type LayerKey = 'contentLayers' | 'styleLayers';
 const OPTION: Record<LayerKey, string> = { contentLayers: '--content-layers', styleLayers: '--style-layers' };
 
+type NetworkKeys = Pick<RunConfig, 'network' | 'weights' | LayerKey>;
+
 /** The VGG architecture a config runs on when that is known without loading anything. */
-export function staticVggArch(cfg: Pick<RunConfig, 'network' | 'weights'>): VggArch | null {
+export function staticVggArch(cfg: NetworkKeys): VggArch | null {
   if ((VGG_ARCHS as readonly string[]).includes(cfg.network)) return cfg.network as VggArch;
-  // `weights` are the VGG adapter's option: explicit ones mean VGG-19.
-  if (cfg.network === 'auto' && cfg.weights !== 'auto') return 'vgg19';
+  // `weights` are the VGG adapter's option: explicit ones mean VGG-19; so do VGG-19 tap names, on
+  // which `auto` never switches networks (registry.ts).
+  if (cfg.network === 'auto' && (cfg.weights !== 'auto' || !usesNeutralLayers(cfg))) return 'vgg19';
   return null;
 }
 
 /** True when layer names can only be checked once the network is open. */
-export function deferredLayers(cfg: Pick<RunConfig, 'network' | 'weights'>): boolean {
+export function deferredLayers(cfg: NetworkKeys): boolean {
   return staticVggArch(cfg) === null;
 }
 
@@ -38,7 +41,7 @@ function expand(list: readonly string[], presets: Readonly<Record<string, readon
 }
 
 /** resolveConfig's check: presets expanded and names made canonical for VGG; others left for the session. */
-export function expandLayers(cfg: Pick<RunConfig, 'network' | 'weights'>, list: readonly string[], key: LayerKey): string[] {
+export function expandLayers(cfg: NetworkKeys, list: readonly string[], key: LayerKey): string[] {
   const arch = staticVggArch(cfg);
   if (!arch) return [...list];
   const names = expand(list, LAYER_PRESETS).map((name) => {
