@@ -21,7 +21,7 @@ const WHAT: Record<string, [string, string]> = {
 };
 
 /** The error code of a Node file-system error, if it is one. */
-export function fsErrorCode(e: unknown): string | undefined {
+function fsErrorCode(e: unknown): string | undefined {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && code in WHAT ? code : undefined;
 }

@@ -35,7 +35,7 @@ function stem(path: string): string {
 }
 
 /** The part of a resolved config that decides what a run computes (what its id hashes). */
-export function runIdentity(cfg: RunConfig): Record<string, unknown> {
+function runIdentity(cfg: RunConfig): Record<string, unknown> {
   return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !(k === 'backend' && v === 'auto')));
 }
 

@@ -40,11 +40,6 @@ export interface Sweep {
   readonly images: ReadonlyMap<string, number>;
 }
 
-/** The runs in index order, one at a time. */
-export function* eachRun(sweep: Sweep): Generator<SweepRun> {
-  for (let i = 0; i < sweep.size; i++) yield sweep.run(i);
-}
-
 export interface ExpandOptions {
   /** Results root; wins over the spec's `base.out` (as `--out` does for `nst run`). */
   out?: string;
