@@ -221,9 +221,17 @@ function listOf(value: unknown): unknown[] {
   return [value];
 }
 
+/** The largest finite float32: the tensors, and so the losses, are float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A decimal number as people write it: 512, -0.5, .5, 1e3, 1.5E-4. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function coerce(key: keyof RunConfig, value: unknown): unknown {
   const kind = KINDS[key];
   const num = (v: unknown): number => {
+    // Decimal notation only: Number() would read '0x20' as 32 and '0b11' as 3.
+    if (typeof v === 'string' && !DECIMAL.test(v.trim())) fail(key, `expected a number, got ${JSON.stringify(v)}`);
     const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isFinite(n)) fail(key, `expected a number, got ${JSON.stringify(v)}`);
     return n;
@@ -268,7 +276,8 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   const given = { ...preset, ...partial, ...(preset.preset ? { preset: preset.preset } : {}) };
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined) continue;
-    if (!(key in KINDS)) {
+    // Own keys only: `toString`, `constructor` and `__proto__` are in every object's prototype chain.
+    if (!Object.hasOwn(KINDS, key)) {
       throw new NstError(`unknown config key '${key}'`, `known keys: ${CONFIG_KEYS.join(', ')}`);
     }
     cfg[key] = coerce(key as keyof RunConfig, value);
@@ -289,6 +298,11 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   for (const k of ['styleBlend', 'styleLayerWeights'] as const) {
     if (c[k].some((w) => w < 0)) fail(k, `weights must not be negative, got ${c[k].join(',')}`);
   }
+  // The losses are float32: a weight beyond its range makes every loss infinite before the first step.
+  for (const k of ['contentWeight', 'styleWeight', 'tvWeight'] as const) {
+    if (c[k] > FLOAT32_MAX) fail(k, `${c[k]} is beyond float32's range (${FLOAT32_MAX.toPrecision(3)}): every loss would be infinite`, 'weights that matter are ratios: e.g. --content-weight 1 --style-weight 1e3');
+  }
+  if (c.styleLayerWeights.some((w) => w > FLOAT32_MAX)) fail('styleLayerWeights', `a weight is beyond float32's range (${FLOAT32_MAX.toPrecision(3)})`);
   if (c.style.length === 0) fail('style', 'at least one style image is needed', 'give --style PATH (repeat it or use commas for several)');
   if (c.styleBlend.length > 0 && c.styleBlend.length !== c.style.length) {
     fail('styleBlend', `${c.styleBlend.length} blend weights for ${c.style.length} style images`, 'give one weight per --style');
@@ -301,7 +315,8 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   }
   if (c.init.trim() === '') fail('init', 'is empty', `give ${INITS.join(', ')} or an image file`);
   if (c.styleLayers.length === 0 && c.contentLayers.length === 0) fail('styleLayers', 'no layers selected');
-  if (!/^[\w.-]+$/.test(c.experiment)) fail('experiment', `'${c.experiment}' is not a folder name`, 'use letters, digits, . _ -');
+  if (c.out.trim() === '') fail('out', 'is empty', 'give the results folder, e.g. --out results');
+  if (!/^[\w.-]+$/.test(c.experiment) || /^\.+$/.test(c.experiment)) fail('experiment', `'${c.experiment}' is not a folder name`, 'use letters, digits, . _ -');
   return c;
 }
 

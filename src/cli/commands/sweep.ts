@@ -4,9 +4,10 @@ import { EMIT_TARGETS, k8sManifest, schedulerIndex, slurmScript, type EmitTarget
 import { loadSweep } from '../../lib/sweep/expand';
 import { runSweep } from '../../lib/sweep/runner';
 import { runState } from '../../lib/sweep/status';
-import { sweepTable } from '../../lib/sweep/table';
+import { sweepTable, writeSweepTable } from '../../lib/sweep/table';
 import type { Command } from '../command';
 import { describeOptions, parseOptions, type ExtraOption } from '../options';
+import { exitCodeOf, stopOnSignals } from '../signals';
 
 const EXTRA: Record<string, ExtraOption> = {
   list: { type: 'boolean', help: 'print the runs (index, id, swept values, status) and exit' },
@@ -46,33 +47,6 @@ function count(extra: Record<string, unknown>, key: string): number | undefined 
   return n;
 }
 
-/** SIGTERM (Slurm preemption, scancel, kubectl delete) and Ctrl-C stop at the next iteration; a second one exits at once. */
-function stopOnSignals(controller: AbortController): { received: () => NodeJS.Signals | undefined; release: () => void } {
-  let received: NodeJS.Signals | undefined;
-  const handler = (signal: NodeJS.Signals) => {
-    if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
-    received = signal;
-    console.error(`\n${signal}: stopping at the next iteration (a snapshot and status.json are written)`);
-    controller.abort();
-  };
-  // A child of `--jobs` stops when its parent is gone, even if the parent was killed outright.
-  const orphaned = () => controller.abort();
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
-  if (process.connected) {
-    process.on('disconnect', orphaned);
-    process.channel?.unref();
-  }
-  return {
-    received: () => received,
-    release: () => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-      process.off('disconnect', orphaned);
-    },
-  };
-}
-
 export const command: Command = {
   summary: 'run or resume a sweep file (grid / random) locally, as a Slurm array or Indexed Job',
   usage,
@@ -82,7 +56,7 @@ export const command: Command = {
     const sweep = loadSweep(positionals[0]!, { out: config.out as string | undefined });
 
     if (extra.list) {
-      console.log(sweepTable(sweep));
+      await writeSweepTable(sweep, process.stdout);
       return 0;
     }
     if (extra.emit !== undefined) {
@@ -100,7 +74,7 @@ export const command: Command = {
 
     const index = count(extra, 'index') ?? schedulerIndex();
     const controller = new AbortController();
-    const signals = stopOnSignals(controller);
+    const signals = stopOnSignals(controller, 'a snapshot, a checkpoint and status.json are written');
     try {
       const outcome = await runSweep(sweep, {
         index,
@@ -109,9 +83,9 @@ export const command: Command = {
         engineLog: index !== undefined ? (line) => console.log(line) : null,
       });
       const received = signals.received();
-      if (received) return received === 'SIGINT' ? 130 : 143;
-      if (index === undefined && sweep.runs.length <= 100) console.log(sweepTable(sweep));
-      const failed = outcome.ran.filter((i) => runState(sweep.runs[i]!.dir) === 'FAILED');
+      if (received) return exitCodeOf(received);
+      if (index === undefined && sweep.size <= 100) console.log(sweepTable(sweep));
+      const failed = outcome.ran.filter((i) => runState(sweep.run(i).dir) === 'FAILED');
       if (failed.length > 0) console.error(`${failed.length} run(s) FAILED: ${failed.join(', ')} (see status.json and run.log in their folders)`);
       if (outcome.busy.length > 0) console.log(`${outcome.busy.length} run(s) still RUNNING elsewhere: ${outcome.busy.join(', ')}`);
       return failed.length > 0 ? 1 : 0;

@@ -21,16 +21,38 @@ export function fitLongerSide(h: number, w: number, maxSide: number): [number, n
   return [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))];
 }
 
-/** Decodes JPEG/PNG/WebP into RGB pixels, resized as asked. */
-export async function readPixels(path: string, opts: LoadOptions = {}): Promise<{ data: Uint8Array; height: number; width: number }> {
+function checkExists(path: string): void {
   if (!existsSync(path)) throw new NstError(`image not found: ${path}`, 'check the path (relative paths are from the current directory)');
-  let img = sharp(path, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb');
+}
+
+/**
+ * The size of an image as a viewer shows it, from its header alone: EXIF orientations 5–8 (a phone
+ * held upright) swap width and height.
+ */
+export async function readImageSize(path: string): Promise<{ height: number; width: number }> {
+  checkExists(path);
   try {
     const meta = await sharp(path).metadata();
-    const target = opts.size ?? (opts.maxSide ? fitLongerSide(meta.height!, meta.width!, opts.maxSide) : undefined);
-    const unchanged = target && target[0] === meta.height && target[1] === meta.width;
+    return { height: meta.autoOrient.height, width: meta.autoOrient.width };
+  } catch (e) {
+    throw new NstError(`cannot read image ${path}: ${(e as Error).message}`, 'give a JPEG, PNG or WebP file');
+  }
+}
+
+/**
+ * Decodes JPEG/PNG/WebP (and what else libvips reads) into 8-bit sRGB pixels, resized as asked, as a
+ * viewer shows the file: turned by its EXIF orientation, transparent parts over white, CMYK and
+ * greyscale converted to sRGB (through the embedded colour profile, if any), 16-bit scaled to 8.
+ */
+export async function readPixels(path: string, opts: LoadOptions = {}): Promise<{ data: Uint8Array; height: number; width: number }> {
+  const { height, width } = await readImageSize(path);
+  let img = sharp(path, { failOn: 'error' }).autoOrient().flatten({ background: '#ffffff' }).toColourspace('srgb');
+  try {
+    const target = opts.size ?? (opts.maxSide ? fitLongerSide(height, width, opts.maxSide) : undefined);
+    const unchanged = target && target[0] === height && target[1] === width;
     if (target && !unchanged) img = img.resize(target[1], target[0], { fit: 'fill', kernel: 'linear' });
-    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width };
   } catch (e) {
     throw new NstError(`cannot read image ${path}: ${(e as Error).message}`, 'give a JPEG, PNG or WebP file');

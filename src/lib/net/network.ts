@@ -62,6 +62,11 @@ export interface FeatureNetwork {
    * input (the benchmark's FLOP count: forward plus input gradient ≈ 4 × this).
    */
   macs(taps: readonly string[], height: number, width: number): number;
+  /**
+   * Float32 bytes of the weights: all the network holds, and those the layers up to the deepest of
+   * `taps` use (the part the backward pass runs through; the memory estimate counts its copies).
+   */
+  weightBytes(taps: readonly string[]): { total: number; upToDeepest: number };
   /** The canonical tap name for a name or alias; an unknown name throws NstError listing the taps. */
   resolveTap(name: string, option?: string): string;
   /** RGB 0..255 [1,H,W,3] → the network's input space. */

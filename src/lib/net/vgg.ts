@@ -39,11 +39,10 @@ export function vggTaps(table: readonly LayerSpec[]): TapInfo[] {
   });
 }
 
-export function weightsRecord(w: VggWeights & { reason?: string }): WeightsRecord {
-  return { source: w.source, format: w.format, sha256: w.sha256, random: w.random, reason: w.reason };
-}
+/** What a VGG network is without its weights: taps, name resolution, sizes and costs (no tensors). */
+export type VggGeometry = Pick<FeatureNetwork, 'taps' | 'presets' | 'resolveTap' | 'minInputSize' | 'macs' | 'weightBytes'>;
 
-export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?: string }, opts: { pooling: Pooling }): VggNetwork {
+export function vggGeometry(arch: VggArch): VggGeometry {
   const table = VGG_LAYERS[arch];
   const taps = vggTaps(table);
   const index = new Map<string, number>();
@@ -51,6 +50,50 @@ export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?:
     index.set(l.name, i);
     index.set(l.keras, i);
   });
+  const resolveTap = (name: string, option?: string): string => {
+    const i = index.get(name);
+    if (i === undefined) throw unknownTap(arch, name, taps, option);
+    return table[i]!.name;
+  };
+  const deepest = (names: readonly string[]) => Math.max(...names.map((n) => index.get(resolveTap(n))!));
+  return {
+    taps,
+    presets: LAYER_PRESETS,
+    resolveTap,
+    minInputSize(names) {
+      // After k VALID 2×2 pools a map is ⌊n/2^k⌋ wide: at least 1 needs n ≥ 2^k.
+      return Math.max(1, ...names.map((n) => taps[index.get(resolveTap(n))!]!.stride));
+    },
+    macs(names, height, width) {
+      const last = deepest(names);
+      let [h, w, macs] = [height, width, 0];
+      for (const l of table.slice(0, last + 1)) {
+        if (l.kind === 'conv') macs += h * w * 9 * l.inChannels * l.outChannels;
+        else [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+      }
+      return macs;
+    },
+    weightBytes(names) {
+      const last = deepest(names);
+      let [total, upToDeepest] = [0, 0];
+      table.forEach((l, i) => {
+        if (l.kind !== 'conv') return;
+        const bytes = 4 * (9 * l.inChannels * l.outChannels + l.outChannels);
+        total += bytes;
+        if (i <= last) upToDeepest += bytes;
+      });
+      return { total, upToDeepest };
+    },
+  };
+}
+
+export function weightsRecord(w: VggWeights & { reason?: string }): WeightsRecord {
+  return { source: w.source, format: w.format, sha256: w.sha256, random: w.random, reason: w.reason };
+}
+
+export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?: string }, opts: { pooling: Pooling }): VggNetwork {
+  const table = VGG_LAYERS[arch];
+  const geometry = vggGeometry(arch);
   const params: (ConvLayer | null)[] = table.map((layer) => {
     if (layer.kind !== 'conv') return null;
     const w = weights.layers.get(layer.keras);
@@ -60,17 +103,12 @@ export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?:
   // Layers are usable up to the first missing convolution.
   const firstMissing = params.findIndex((p, i) => p === null && table[i]!.kind === 'conv');
   const depth = firstMissing === -1 ? table.length : firstMissing;
-
-  const resolveTap = (name: string, option?: string): string => {
-    const i = index.get(name);
-    if (i === undefined) throw unknownTap(arch, name, taps, option);
-    return table[i]!.name;
-  };
+  const indexOf = (tap: string) => table.findIndex((l) => l.name === geometry.resolveTap(tap));
 
   /** The fast path, in caffe space: intermediates are left to the caller's tf.tidy (backprop needs them). */
   function caffeFeatures(x: tf.Tensor4D, wantedTaps: readonly string[]): Record<string, tf.Tensor4D> {
     const wanted = new Map<number, string>();
-    for (const tap of wantedTaps) wanted.set(index.get(resolveTap(tap))!, tap);
+    for (const tap of wantedTaps) wanted.set(indexOf(tap), tap);
     const last = Math.max(...wanted.keys());
     // Only on failure: requireLayers words the error (which layer is missing, what the file holds).
     if (last >= depth) requireLayers(weights, [table[last]!.name], 'the requested layers', arch);
@@ -85,29 +123,14 @@ export function createVggNetwork(arch: VggArch, weights: VggWeights & { reason?:
   }
 
   return {
+    ...geometry,
     name: arch,
     arch,
     pooling: opts.pooling,
     vggWeights: weights,
     available: table.slice(0, depth).map((l) => l.name),
-    taps,
-    presets: LAYER_PRESETS,
     preprocessing: 'caffe',
     weights: weightsRecord(weights),
-    minInputSize(names) {
-      // After k VALID 2×2 pools a map is ⌊n/2^k⌋ wide: at least 1 needs n ≥ 2^k.
-      return Math.max(1, ...names.map((n) => taps[index.get(resolveTap(n))!]!.stride));
-    },
-    macs(names, height, width) {
-      const last = Math.max(...names.map((n) => index.get(resolveTap(n))!));
-      let [h, w, macs] = [height, width, 0];
-      for (const l of table.slice(0, last + 1)) {
-        if (l.kind === 'conv') macs += h * w * 9 * l.inChannels * l.outChannels;
-        else [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
-      }
-      return macs;
-    },
-    resolveTap,
     preprocess,
     deprocess,
     features: (rgb, wantedTaps) => caffeFeatures(preprocess(rgb), wantedTaps),

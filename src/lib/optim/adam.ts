@@ -3,8 +3,8 @@
  * √v̂ after bias correction. One evaluation per step; no convergence test of its own.
  */
 import * as tf from '@tensorflow/tfjs';
-import { withoutGrad, type Closure, type Evaluation, type Optimizer, type StepResult } from './optimizer';
-import { assignFrom } from './vector';
+import { checkStateName, withoutGrad, type Closure, type Evaluation, type Optimizer, type OptimizerState, type StepResult } from './optimizer';
+import { assignFrom, fromHost, toHost } from './vector';
 
 export interface AdamOptions {
   learningRate: number;
@@ -54,6 +54,20 @@ export class Adam implements Optimizer {
   dispose(): void {
     this.freeMoments();
     this.t = 0;
+  }
+
+  /** The moments m, v (absent before the first step) and the step count t of the bias correction. */
+  getState(): OptimizerState {
+    return { name: this.name, scalars: { t: this.t }, tensors: this.m && this.v ? { m: toHost(this.m), v: toHost(this.v) } : {} };
+  }
+
+  setState(state: OptimizerState): void {
+    checkStateName(state, this.name);
+    this.freeMoments();
+    const { m, v } = state.tensors;
+    this.m = m ? fromHost(m) : null;
+    this.v = v ? fromHost(v) : null;
+    this.t = state.scalars.t as number;
   }
 
   private freeMoments(): void {

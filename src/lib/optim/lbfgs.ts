@@ -17,8 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LineSearch } from '../config';
 import { strongWolfe, type LinePoint } from './line-search';
-import { withoutGrad, type Closure, type Evaluation, type EvaluationRecord, type Optimizer, type StepResult } from './optimizer';
-import { assignFrom, dot, hostNumbers, maxAbs } from './vector';
+import { checkStateName, withoutGrad, type Closure, type Evaluation, type EvaluationRecord, type HostTensor, type Optimizer, type OptimizerState, type StepResult } from './optimizer';
+import { assignFrom, dot, fromHost, hostNumbers, maxAbs, toHost } from './vector';
 
 export interface LbfgsOptions {
   /** PyTorch's lr: the step is lr along the L-BFGS direction (the line search's first trial). */
@@ -162,6 +162,62 @@ export class Lbfgs implements Optimizer {
 
   dispose(): void {
     this.reset();
+  }
+
+  /**
+   * The history pairs (s, y, ρ), γ, the previous gradient and step, the evaluation the last line search
+   * accepted (its closure record must be plain JSON, as the session's logs are), the loss-change
+   * reference, the iteration count and the convergence flag.
+   */
+  getState(): OptimizerState {
+    const tensors: Record<string, HostTensor> = {};
+    this.pairs.forEach(({ s, y }, i) => {
+      tensors[`s.${i}`] = toHost(s);
+      tensors[`y.${i}`] = toHost(y);
+    });
+    if (this.last) {
+      tensors['last.grad'] = toHost(this.last.grad);
+      tensors['last.step'] = toHost(this.last.step);
+    }
+    if (this.accepted) tensors['accepted.grad'] = toHost(this.accepted.grad);
+    return {
+      name: this.name,
+      scalars: {
+        rhos: this.pairs.map((p) => p.rho),
+        hDiag: this.hDiag,
+        accepted: this.accepted ? { loss: this.accepted.loss, record: this.accepted.record } : null,
+        previousLoss: this.previousLoss,
+        iterations: this.iterations,
+        converged: this.converged,
+        reason: this.reason,
+      },
+      tensors,
+    };
+  }
+
+  setState(state: OptimizerState, x: tf.Variable): void {
+    checkStateName(state, this.name);
+    this.reset();
+    const sc = state.scalars as {
+      rhos: number[];
+      hDiag: number;
+      accepted: { loss: number; record: unknown } | null;
+      previousLoss: number | null;
+      iterations: number;
+      converged: boolean;
+      reason: string | null;
+    };
+    const t = (name: string) => fromHost(state.tensors[name]!);
+    this.pairs = sc.rhos.map((rho, i) => ({ s: t(`s.${i}`), y: t(`y.${i}`), rho }));
+    this.hDiag = sc.hDiag;
+    this.last = state.tensors['last.grad'] ? { grad: t('last.grad'), step: t('last.step') } : null;
+    this.accepted = sc.accepted ? { ...sc.accepted, grad: t('accepted.grad') } : null;
+    this.previousLoss = sc.previousLoss;
+    this.iterations = sc.iterations;
+    this.converged = sc.converged;
+    this.reason = sc.reason;
+    // The state belongs to x as it is now: the next step continues instead of starting afresh.
+    this.owned = x.dataId;
   }
 
   private stop(reason: string): void {

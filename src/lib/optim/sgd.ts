@@ -3,8 +3,8 @@
  * b ← μ·b + g (b = g on the first step), x ← x − lr·b. One evaluation per step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { withoutGrad, type Closure, type Evaluation, type Optimizer, type StepResult } from './optimizer';
-import { assignFrom } from './vector';
+import { checkStateName, withoutGrad, type Closure, type Evaluation, type Optimizer, type OptimizerState, type StepResult } from './optimizer';
+import { assignFrom, fromHost, toHost } from './vector';
 
 export interface SgdOptions {
   learningRate: number;
@@ -42,5 +42,17 @@ export class Sgd implements Optimizer {
   dispose(): void {
     this.buffer?.dispose();
     this.buffer = null;
+  }
+
+  /** The momentum buffer b (absent before the first step, and without momentum). */
+  getState(): OptimizerState {
+    return { name: this.name, scalars: {}, tensors: this.buffer ? { buffer: toHost(this.buffer) } : {} };
+  }
+
+  setState(state: OptimizerState): void {
+    checkStateName(state, this.name);
+    this.dispose();
+    const { buffer } = state.tensors;
+    this.buffer = buffer ? fromHost(buffer) : null;
   }
 }

@@ -3,6 +3,7 @@
  * read only scalars back.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { HostTensor } from './optimizer';
 
 export function dot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.sum(tf.mul(a, b));
@@ -26,4 +27,15 @@ export function hostNumbers(compute: () => tf.Scalar[]): number[] {
 /** Assigns `f()` to `x`, freeing the intermediates. */
 export function assignFrom(x: tf.Variable, f: () => tf.Tensor): void {
   tf.tidy(() => x.assign(f()));
+}
+
+/** A host copy of a float32 tensor (one read). */
+export function toHost(t: tf.Tensor): HostTensor {
+  if (t.dtype !== 'float32') throw new Error(`optimizer state must be float32, got ${t.dtype}`);
+  return { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
+}
+
+/** The tensor of a host copy: the same float32 values, bit for bit. */
+export function fromHost(h: HostTensor): tf.Tensor {
+  return tf.tensor(h.data, h.shape, 'float32');
 }

@@ -2,17 +2,33 @@
  * The run loop: one call for the common case. Writes `config.json` (fully resolved, with backend,
  * seed, library version, weights and checksum), `metrics.csv` row by row, snapshots, `summary.json`
  * and, last and atomically, `final.png` — so a killed run never leaves a final image that looks complete.
+ *
+ * One process writes a run folder at a time (`lock.json`). A run checkpoints itself (`checkpoint.bin`)
+ * now and then and when interrupted; running the same config again continues from there, metrics.csv
+ * included, and ends with the image an uninterrupted run would have made. Everything that can be
+ * refused — the output folder, the image sizes, the memory — is refused before anything is computed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { RunConfig } from '../config';
+import { initBackend } from '../backend';
+import { resolveConfig, type RunConfig } from '../config';
+import { NstError } from '../errors';
 import { saveImage } from '../image/io';
 import { LIBRARY_VERSION } from '../version';
+import { readCheckpoint, writeCheckpoint, type CheckpointRecord } from './checkpoint';
+import { divergenceCause } from './divergence';
+import { withFsErrors } from './fs-errors';
+import { checkRunLimits } from './limits';
+import { RunLock } from './lock';
+import { checkFreeSpace, prepareRunFolder, runOutputBytes } from './output-folder';
 import { ProgressBar } from './progress';
-import { createSession, describeSession, DivergedError, type Session } from './session';
-import { MetricsCsv, RUN_FILES, snapshotPath, writeJson } from './store';
+import { bindNetwork } from '../net/bind-network';
+import type { FeatureNetwork } from '../net/network';
+import { createSession, describeSession, DivergedError, openNetwork, type Session } from './session';
+import { MetricsCsv, parseMetricsCsv, RUN_FILES, runDir, runIdFor, snapshotPath, storedConfigDifference, writeJson } from './store';
 import type { RunCallbacks, RunOptions, RunResult, StepLogs, StopReason } from './types';
 
 function formatLogs(l: StepLogs, total: number): string {
@@ -23,14 +39,18 @@ function formatLogs(l: StepLogs, total: number): string {
 async function saveCurrent(session: Session, path: string): Promise<void> {
   const img = session.image();
   try {
-    await saveImage(img, path);
+    await withFsErrors('cannot write an image', path, () => saveImage(img, path));
   } finally {
     img.dispose();
   }
 }
 
+function write(path: string, value: unknown): Promise<void> {
+  return withFsErrors('cannot write', path, () => writeJson(path, value));
+}
+
 /** Everything a reader of the results needs to reproduce the run. */
-function configRecord(session: Session) {
+function configRecord(session: Session, resumedFrom: number | null) {
   const { info } = session;
   return {
     ...info.config,
@@ -53,56 +73,147 @@ function configRecord(session: Session) {
     node: process.version,
     host: hostname(),
     startedAt: new Date().toISOString(),
+    resumedFrom,
   };
+}
+
+/** Image-sized vectors in a checkpoint: the image and the optimizer's state. */
+function checkpointVectors(cfg: RunConfig): number {
+  return 1 + (cfg.optimizer === 'lbfgs' ? 2 * cfg.historySize + 3 : 2);
+}
+
+/**
+ * The checks that refuse a run before anything is computed (the network is loaded, to know its taps);
+ * returns the checkpoint to continue from.
+ */
+async function preflight(cfg: RunConfig, net: FeatureNetwork, dir: string, resume: NonNullable<RunOptions['resume']>): Promise<CheckpointRecord | undefined> {
+  const difference = storedConfigDifference(dir, cfg);
+  if (difference && resume !== 'never') {
+    throw new NstError(`${dir} holds the results of another config (${difference})`, 'rerun with --restart to replace them, or give another --out or --experiment');
+  }
+  const backend = await initBackend(cfg.backend);
+  const bound = bindNetwork(cfg, net).config;
+  const used = [...(bound.content ? bound.contentLayers : []), ...bound.styleLayers];
+  const [h, w] = await checkRunLimits(bound, { net, backend });
+  const columns = 7 + used.length + 1;
+  const images = 1 + (cfg.saveEvery > 0 ? Math.floor(cfg.iterations / cfg.saveEvery) : 1);
+  checkFreeSpace(dir, runOutputBytes({ pixels: h * w, checkpointVectors: checkpointVectors(cfg), images, iterations: cfg.iterations, columns }));
+  if (resume === 'never') return undefined;
+  const saved = await withFsErrors('cannot read the checkpoint', dir, () => readCheckpoint(join(dir, RUN_FILES.checkpoint)));
+  if (!saved) {
+    if (resume === 'require') throw new NstError(`--resume: ${dir} has no checkpoint to continue from`, 'the run finished, or was stopped before its first checkpoint: run it without --resume');
+    return undefined;
+  }
+  if (saved.runId !== runIdFor(cfg)) throw new NstError(`the checkpoint in ${dir} is of run ${saved.runId}, not ${runIdFor(cfg)}`, 'rerun with --restart');
+  if (saved.backend !== backend.name) {
+    throw new NstError(
+      `the checkpoint in ${dir} was computed on the ${saved.backend} backend, this process runs ${backend.name}`,
+      `rerun with --backend ${saved.backend} to continue it exactly, or --restart to start over on ${backend.name}`,
+    );
+  }
+  if (saved.checkpoint.iteration > cfg.iterations) throw new NstError(`the checkpoint in ${dir} is at iteration ${saved.checkpoint.iteration}, past --iterations ${cfg.iterations}`, 'rerun with --restart');
+  return saved;
 }
 
 /**
  * Runs style transfer (Gatys et al. 2016) with the given config and returns its history.
- * Aborting `options.signal` stops at the next iteration with a snapshot and `stopReason: 'interrupted'`.
+ * Aborting `options.signal` stops at the next iteration with a snapshot, a checkpoint and
+ * `stopReason: 'interrupted'`; calling run() again with the same config continues from there.
  */
 export async function run(config: Partial<RunConfig> | RunConfig, options: RunOptions = {}): Promise<RunResult> {
+  const cfg = resolveConfig(config);
+  const dir = runDir(cfg);
+  prepareRunFolder(dir);
+  const lock = options.lock ?? RunLock.acquire(dir, { what: 'nst run' });
+  try {
+    await initBackend(cfg.backend);
+    const net = await openNetwork(cfg);
+    try {
+      const saved = await preflight(cfg, net, dir, options.resume ?? 'auto');
+      return await runLocked(cfg, net, dir, lock, saved, options);
+    } finally {
+      net.dispose();
+    }
+  } finally {
+    if (!options.lock) await lock.release();
+  }
+}
+
+async function runLocked(cfg: RunConfig, net: FeatureNetwork, dir: string, lock: RunLock, saved: CheckpointRecord | undefined, options: RunOptions): Promise<RunResult> {
   const callbacks: RunCallbacks[] = [options.callbacks ?? []].flat();
   const log = options.log === undefined ? (s: string) => console.log(s) : options.log;
-  const session = await createSession(config);
+  const session = await createSession(cfg, { net });
   try {
-    const { info, config: cfg } = session;
+    const { info } = session;
     for (const line of describeSession(session)) log?.(line);
     log?.(`run: ${info.dir}`);
-    // A rerun of the same config starts clean: no stale final.png or snapshots from an earlier attempt.
-    await rm(join(info.dir, RUN_FILES.final), { force: true });
-    await rm(join(info.dir, RUN_FILES.snapshots), { recursive: true, force: true });
-    await mkdir(info.dir, { recursive: true });
-    const record = configRecord(session);
-    await writeJson(join(info.dir, RUN_FILES.config), record);
-    const csv = await MetricsCsv.create(info.dir, session.termNames);
+    const checkpointPath = join(dir, RUN_FILES.checkpoint);
+    const resumedFrom = saved ? saved.checkpoint.iteration : null;
+    let history: StepLogs[] = [];
+    let csv: MetricsCsv;
+    // summary.json always describes the latest attempt: none while it runs.
+    await withFsErrors('cannot clear the previous attempt', dir, async () => {
+      await rm(join(dir, RUN_FILES.final), { force: true });
+      await rm(join(dir, RUN_FILES.summary), { force: true });
+      if (!saved) {
+        await rm(join(dir, RUN_FILES.snapshots), { recursive: true, force: true });
+        await rm(checkpointPath, { force: true });
+      }
+    });
+    if (saved) {
+      session.restore(saved.checkpoint);
+      csv = await withFsErrors('cannot continue metrics.csv', dir, () => MetricsCsv.resume(dir, session.termNames, saved.checkpoint.iteration));
+      history = parseMetricsCsv(readFileSync(csv.path, 'utf8'));
+      log?.(`resuming from the checkpoint at iteration ${resumedFrom} (rerun with --restart to start over)`);
+    } else {
+      csv = await withFsErrors('cannot create metrics.csv', dir, () => MetricsCsv.create(dir, session.termNames));
+    }
+    await write(join(dir, RUN_FILES.config), configRecord(session, resumedFrom));
     for (const cb of callbacks) await cb.onRunBegin?.(info);
+
+    const everyMs = options.checkpointEveryMs ?? 60_000;
+    let checkpointedAt = performance.now();
+    let checkpointMs = 0;
+    let checkpointIteration = resumedFrom ?? -1;
+    const checkpoint = async () => {
+      const t = performance.now();
+      const record: CheckpointRecord = { runId: info.runId, backend: info.backend.name, checkpoint: session.checkpoint() };
+      await withFsErrors('cannot write the checkpoint', checkpointPath, () => writeCheckpoint(checkpointPath, record));
+      checkpointIteration = session.iteration;
+      checkpointedAt = performance.now();
+      checkpointMs = checkpointedAt - t;
+    };
 
     const showBar = options.progress ?? Boolean(process.stderr.isTTY);
     const bar = showBar ? new ProgressBar(cfg.iterations) : undefined;
     const started = performance.now();
-    const history: StepLogs[] = [];
     let stopReason: StopReason = 'completed';
-    let lastGood = session.image();
+    // The last iterate whose loss was seen finite (the start of the last step that succeeded).
+    let lastGood: { image: tf.Tensor4D; iteration: number } | null = null;
     try {
       while (session.iteration < cfg.iterations) {
         if (options.signal?.aborted) {
           stopReason = 'interrupted';
           break;
         }
+        if (lock.lost) throw new NstError(`another process took over ${dir} (this run's lock was judged stale)`, 'two processes were writing one run folder; rerun it once the other has ended');
+        const before = { image: session.image(), iteration: session.iteration };
         let logs: StepLogs;
         try {
           logs = session.step();
         } catch (e) {
-          if (!(e instanceof DivergedError)) throw e;
-          session.setImage(lastGood);
-          await saveCurrent(session, snapshotPath(info.dir, session.iteration - 1));
-          await writeJson(join(info.dir, RUN_FILES.summary), { stopReason: 'diverged', iterations: session.iteration - 1, error: e.message });
-          throw e;
+          if (!(e instanceof DivergedError)) {
+            before.image.dispose();
+            throw e;
+          }
+          const good = lastGood;
+          lastGood = null;
+          throw await diverged(session, e, good, before, checkpointPath);
         }
+        lastGood?.image.dispose();
+        lastGood = before;
         history.push(logs);
         csv.append(logs);
-        lastGood.dispose();
-        lastGood = session.image();
         bar?.update(logs.iteration, `loss ${logs.total.toExponential(3)}`, started);
         if (cfg.printEvery > 0 && logs.iteration % cfg.printEvery === 0 && !bar) log?.(formatLogs(logs, cfg.iterations));
         for (const cb of callbacks) await cb.onStepEnd?.(logs, info);
@@ -111,39 +222,89 @@ export async function run(config: Partial<RunConfig> | RunConfig, options: RunOp
           await saveCurrent(session, path);
           for (const cb of callbacks) await cb.onSnapshot?.(logs.iteration, path, info);
         }
+        // At most a tenth of the run goes into checkpoints (0: after every iteration).
+        if (performance.now() - checkpointedAt >= (everyMs > 0 ? Math.max(everyMs, 10 * checkpointMs) : 0)) await checkpoint();
         const prev = history[history.length - 2];
-        if (session.converged || (cfg.tolerance > 0 && prev && Math.abs(prev.total - logs.total) <= cfg.tolerance * Math.abs(prev.total))) {
+        if (session.converged) {
+          stopReason = 'converged';
+          break;
+        }
+        if (cfg.tolerance > 0 && prev && Math.abs(prev.total - logs.total) <= cfg.tolerance * Math.abs(prev.total)) {
           stopReason = 'tolerance';
           break;
         }
+        // The steps are synchronous; this turn of the event loop is where a signal gets noticed.
+        if (options.signal) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      lastGood.dispose();
+      lastGood?.image.dispose();
       bar?.end();
     }
 
+    const interrupted = stopReason === 'interrupted';
+    if (interrupted && checkpointIteration !== session.iteration) await checkpoint();
     const final = session.score().logs;
-    const finalImage = stopReason === 'interrupted' ? snapshotPath(info.dir, session.iteration) : join(info.dir, RUN_FILES.final);
+    const finalImage = interrupted ? snapshotPath(info.dir, session.iteration) : join(info.dir, RUN_FILES.final);
     const summary = {
       stopReason,
+      ...(stopReason === 'converged' ? { reason: `${cfg.optimizer}'s own convergence test (its gradient, step or loss change is below tolerance; not --tolerance)` } : {}),
       iterations: session.iteration,
       evaluations: session.evaluations,
-      wallMs: performance.now() - started,
+      wallMs: (saved?.checkpoint.elapsedMs ?? 0) + (performance.now() - started),
+      resumedFrom,
       final,
       backend: info.backend.name,
       randomWeights: info.randomWeights,
     };
-    await writeJson(join(info.dir, RUN_FILES.summary), summary);
-    // final.png is written last: its presence means the run finished.
+    await write(join(info.dir, RUN_FILES.summary), summary);
+    // final.png is written last: its presence means the run finished. A finished run has nothing to resume.
     await saveCurrent(session, finalImage);
-    if (stopReason === 'interrupted') {
+    if (interrupted) {
       for (const cb of callbacks) await cb.onSnapshot?.(session.iteration, finalImage, info);
+    } else {
+      await withFsErrors('cannot remove the checkpoint', checkpointPath, () => rm(checkpointPath, { force: true }));
     }
-    log?.(`${stopReason} after ${session.iteration} iterations: total ${final.total.toExponential(4)} → ${finalImage}`);
-    const result: RunResult = { ...info, history, stopReason, finalImage, final };
+    const how = stopReason === 'converged' ? `converged (${cfg.optimizer} can go no further)` : stopReason;
+    log?.(`${how} after ${session.iteration} iterations: total ${final.total.toExponential(4)} → ${finalImage}`);
+    if (interrupted) log?.(`to continue: run the same command again (checkpoint at iteration ${session.iteration}; --restart starts over)`);
+    const result: RunResult = { ...info, history, stopReason, finalImage, final, resumedFrom };
     for (const cb of callbacks) await cb.onRunEnd?.(result);
     return result;
   } finally {
     session.dispose();
   }
+}
+
+/**
+ * After a non-finite loss: keeps the last iterate whose loss was finite as the snapshot, writes the
+ * summary, drops the checkpoint (a rerun would diverge the same way) and returns the error to throw,
+ * with a hint that fits the cause.
+ */
+async function diverged(
+  session: Session,
+  e: DivergedError,
+  lastGood: { image: tf.Tensor4D; iteration: number } | null,
+  current: { image: tf.Tensor4D; iteration: number },
+  checkpointPath: string,
+): Promise<NstError> {
+  const { info, config: cfg } = session;
+  const atInitialImage = session.evaluations === 1;
+  const here = session.score().logs;
+  const bad = e.logs ?? here;
+  // L-BFGS puts x back where the failed step began, which may still be finite; Adam and SGD leave it.
+  let kept: number | null = null;
+  if (Number.isFinite(here.total)) kept = current.iteration;
+  else if (lastGood) {
+    session.setImage(lastGood.image);
+    kept = lastGood.iteration;
+  }
+  current.image.dispose();
+  lastGood?.image.dispose();
+  const snapshot = kept === null ? null : snapshotPath(info.dir, kept);
+  if (snapshot) await saveCurrent(session, snapshot);
+  const { cause, hint } = divergenceCause(cfg, bad, atInitialImage);
+  await write(join(info.dir, RUN_FILES.summary), { stopReason: 'diverged', iterations: kept ?? 0, evaluations: session.evaluations, error: `${e.message}: ${cause}`, hint, lastFinite: snapshot, backend: info.backend.name });
+  await rm(checkpointPath, { force: true });
+  const where = snapshot ? `the last image with a finite loss (iteration ${kept}) is ${snapshot}` : 'no iterate had a finite loss';
+  return new NstError(`${e.message}: ${cause}`, `${hint}; ${where}`);
 }

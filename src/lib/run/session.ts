@@ -18,6 +18,8 @@ import { buildGatysObjective, computeTargets, type GatysObjective, type GatysTar
 import { unionLayers, type WeightedPart } from '../objectives/sum';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation, Optimizer } from '../optim/optimizer';
+import { toHost } from '../optim/vector';
+import type { SessionCheckpoint } from './checkpoint';
 import { runDir, runIdFor } from './store';
 import type { RunInfo, StepLogs } from './types';
 
@@ -51,12 +53,20 @@ export interface Session {
   score(rgb?: tf.Tensor4D): Score;
   /** True when the optimizer's own tolerances say it has converged. */
   readonly converged: boolean;
+  /** Host copies of what a resumed run needs: the optimised variable, the optimizer's state, the counts. */
+  checkpoint(): SessionCheckpoint;
+  /** Continues from a checkpoint taken from a session of the same config (the same variable shape). */
+  restore(cp: SessionCheckpoint): void;
   dispose(): void;
 }
 
 /** Finite-ness is checked on the host values the loop reads anyway. */
 export class DivergedError extends NstError {
-  constructor(iteration: number) {
+  constructor(
+    iteration: number,
+    /** The objective's terms at the point that was not finite (run/divergence.ts tells the cause from them). */
+    readonly logs?: StepLogs,
+  ) {
     super(
       `the loss became NaN or infinite at iteration ${iteration}`,
       'the last good image was kept; lower --learning-rate, or use --optimizer lbfgs with --line-search strong_wolfe',
@@ -201,7 +211,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
   const clash = termNames.find((n, i) => termNames.indexOf(n) !== i);
   if (clash !== undefined) throw new NstError(`two objective terms are named '${clash}'`, 'give each added term its own name');
   const layers = unionLayers([objective.sum, ...extra.map((t) => t.objective)]);
-  const startedAt = performance.now();
+  let startedAt = performance.now();
   let iteration = 0;
   let evaluations = 0;
 
@@ -243,7 +253,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     const { logs, grad } = evaluateAt(x!);
     if (!Number.isFinite(logs.total)) {
       grad.dispose();
-      throw new DivergedError(iteration);
+      throw new DivergedError(iteration, logs);
     }
     return { loss: logs.total, grad, logs };
   };
@@ -278,6 +288,19 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
       const gradNorm = tf.tidy(() => tf.norm(grad).dataSync()[0]!);
       grad.dispose();
       return { logs, gradNorm };
+    },
+    checkpoint() {
+      return { iteration, evaluations, elapsedMs: performance.now() - startedAt, variable: toHost(x!), optimizer: optimizer!.getState() };
+    },
+    restore(cp) {
+      if (cp.variable.shape.join('x') !== x!.shape.join('x')) {
+        throw new Error(`checkpoint of a ${cp.variable.shape.join('x')} image restored into a ${x!.shape.join('x')} session`);
+      }
+      tf.tidy(() => x!.assign(tf.tensor4d(cp.variable.data, x!.shape, 'float32')));
+      optimizer!.setState(cp.optimizer, x!);
+      iteration = cp.iteration;
+      evaluations = cp.evaluations;
+      startedAt = performance.now() - cp.elapsedMs;
     },
     dispose() {
       optimizer!.dispose();

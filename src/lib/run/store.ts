@@ -4,14 +4,23 @@
  * always lands in the same place (a sweep's run and the same `nst run` share results).
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { RunConfig } from '../config';
+import { DEFAULT_CONFIG, type RunConfig } from '../config';
+import { NstError } from '../errors';
 import { writeFileAtomic } from '../image/io';
+import { describeFsError } from './fs-errors';
 import type { StepLogs } from './types';
 
-/** Keys that change where or how a run is reported, not what it computes. */
-const NOT_IN_ID: readonly (keyof RunConfig)[] = ['out', 'experiment', 'printEvery', 'saveEvery', 'backend'];
+/**
+ * Keys that change where or how a run is reported, not what it computes. The backend is part of the
+ * identity when one is named (a cpu and a wasm run of a config differ in the last bits); `auto` means
+ * "whichever runs here", so it is left out.
+ */
+const NOT_IN_ID: readonly (keyof RunConfig)[] = ['out', 'experiment', 'printEvery', 'saveEvery'];
+
+/** Hex digits of the config hash in a run id: 64 bits, so that 10⁶ runs collide with odds of ~3·10⁻⁸. */
+const ID_HEX_DIGITS = 16;
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -25,12 +34,32 @@ function stem(path: string): string {
   return basename(path, extname(path)).replace(/[^\w-]+/g, '_').slice(0, 24) || 'none';
 }
 
+/** The part of a resolved config that decides what a run computes (what its id hashes). */
+function runIdentity(cfg: RunConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !(k === 'backend' && v === 'auto')));
+}
+
+/** The config keys a run id can depend on, in the order the identity is hashed. */
+export const IDENTITY_KEYS: readonly string[] = Object.freeze(Object.keys(DEFAULT_CONFIG).filter((k) => !NOT_IN_ID.includes(k as keyof RunConfig)).sort());
+
+/** One key's part of the hashed identity, `"key":value`, or '' when the key is left out (backend auto). */
+export function identityFragment(cfg: RunConfig, key: string): string {
+  if (key === 'backend' && cfg.backend === 'auto') return '';
+  return `${JSON.stringify(key)}:${canonical((cfg as unknown as Record<string, unknown>)[key])}`;
+}
+
+/**
+ * `<content>-<style>-<hash>` from the identity's fragments in IDENTITY_KEYS order (a sweep assembles
+ * them for a 10⁶-run grid without resolving every run): readable, and unique to what the run computes.
+ */
+export function composeRunId(content: string, style: readonly string[], fragments: readonly string[]): string {
+  const hash = createHash('sha256').update(`{${fragments.filter((f) => f !== '').join(',')}}`).digest('hex').slice(0, ID_HEX_DIGITS);
+  return `${content ? stem(content) : 'texture'}-${style.map(stem).join('+')}-${hash}`;
+}
+
 /** `<content>-<style>-<hash>`: readable, and unique to what the run computes. */
 export function runIdFor(cfg: RunConfig): string {
-  const identity = Object.fromEntries(Object.entries(cfg).filter(([k]) => !NOT_IN_ID.includes(k as keyof RunConfig)));
-  const hash = createHash('sha256').update(canonical(identity)).digest('hex').slice(0, 10);
-  const style = cfg.style.map(stem).join('+');
-  return `${cfg.content ? stem(cfg.content) : 'texture'}-${style}-${hash}`;
+  return composeRunId(cfg.content, cfg.style, IDENTITY_KEYS.map((k) => identityFragment(cfg, k)));
 }
 
 export function runDir(cfg: RunConfig): string {
@@ -43,7 +72,34 @@ export const RUN_FILES = {
   final: 'final.png',
   summary: 'summary.json',
   snapshots: 'snapshots',
+  checkpoint: 'checkpoint.bin',
+  lock: 'lock.json',
 } as const;
+
+/**
+ * Where the config.json stored in a run folder differs from `cfg` in what the run computes, as
+ * `key: stored → now`; undefined when it matches or there is none. A folder is reused (resumed, or
+ * skipped as done) only when it matches: an id is a hash, and a folder can be edited by hand.
+ */
+export function storedConfigDifference(dir: string, cfg: RunConfig): string | undefined {
+  const path = join(dir, RUN_FILES.config);
+  if (!existsSync(path)) return undefined;
+  let stored: Record<string, unknown>;
+  try {
+    stored = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return 'config.json is not valid JSON';
+  }
+  // config.json records the backend as {name, device, requested}; the config asked for `requested`.
+  const backend = stored.backend as { requested?: unknown } | undefined;
+  const asConfig = { ...stored, backend: typeof backend === 'object' && backend !== null ? backend.requested : backend } as unknown as RunConfig;
+  const [was, now] = [runIdentity(asConfig), runIdentity(cfg)];
+  // config.json also holds what the run recorded (runId, versions, host, …): only config keys count.
+  for (const key of Object.keys(now)) {
+    if (canonical(was[key]) !== canonical(now[key])) return `${key}: ${canonical(was[key]) ?? '(none)'} → ${canonical(now[key]) ?? '(none)'}`;
+  }
+  return undefined;
+}
 
 export function snapshotPath(dir: string, iteration: number): string {
   return join(dir, RUN_FILES.snapshots, `iter_${String(iteration).padStart(5, '0')}.png`);
@@ -55,28 +111,74 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 
 const FIXED_COLUMNS = ['iteration', 'elapsed_ms', 'evaluations', 'total', 'content', 'style', 'tv'] as const;
 
-/** metrics.csv: one row per iteration, appended as the run goes so a killed run keeps its curve. */
+/**
+ * metrics.csv: one row per iteration, appended as the run goes so a killed run keeps its curve. A row
+ * is written whole or not at all: when a write fails part way (a full disk), the file is cut back to
+ * where the row began.
+ */
 export class MetricsCsv {
   private constructor(
     readonly path: string,
     private readonly terms: readonly string[],
   ) {}
 
+  static header(terms: readonly string[]): string {
+    return [...FIXED_COLUMNS, ...terms].join(',') + '\n';
+  }
+
   static async create(dir: string, terms: readonly string[]): Promise<MetricsCsv> {
     const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), terms);
-    await writeFileAtomic(csv.path, [...FIXED_COLUMNS, ...terms].join(',') + '\n');
+    await writeFileAtomic(csv.path, MetricsCsv.header(terms));
+    return csv;
+  }
+
+  /**
+   * Continues the metrics.csv of an interrupted run from its checkpoint at `iteration`: rows after it
+   * (logged after the checkpoint, and about to be computed again) are dropped, as is a partial last line.
+   */
+  static async resume(dir: string, terms: readonly string[], iteration: number): Promise<MetricsCsv> {
+    const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), terms);
+    const header = MetricsCsv.header(terms);
+    const text = existsSync(csv.path) ? readFileSync(csv.path, 'utf8') : header;
+    if (!text.startsWith(header)) {
+      throw new NstError(`${csv.path} has other columns than this run logs`, 'the folder holds another run: rerun with --restart');
+    }
+    const lines = text.slice(header.length).split('\n');
+    lines.pop(); // the text after the last newline: '' or a row cut short
+    const kept = lines.filter((l) => Number(l.slice(0, l.indexOf(','))) <= iteration);
+    await writeFileAtomic(csv.path, header + kept.map((l) => l + '\n').join(''));
     return csv;
   }
 
   append(logs: StepLogs): void {
     const row = [logs.iteration, Math.round(logs.elapsedMs), logs.evaluations, logs.total, logs.content, logs.style, logs.tv, ...this.terms.map((t) => logs.terms[t] ?? '')];
-    appendFileSync(this.path, row.join(',') + '\n');
+    const bytes = Buffer.from(row.join(',') + '\n');
+    let fd: number | undefined;
+    let size = 0;
+    try {
+      fd = openSync(this.path, 'a');
+      size = fstatSync(fd).size;
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (e) {
+      if (fd !== undefined) {
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // The row stays cut short; parseMetricsCsv and resume() drop a partial last line.
+        }
+      }
+      throw describeFsError(e, `cannot write the row of iteration ${logs.iteration} to metrics.csv (the file ends at the previous row)`, this.path);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
   }
 }
 
 /** Parses a metrics.csv back into StepLogs (for notebooks and reports). */
 export function parseMetricsCsv(text: string): StepLogs[] {
-  const [header, ...rows] = text.trim().split('\n');
+  // A last line without its newline is a row cut short (by a crash of an older version): not a row.
+  const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+  const [header, ...rows] = whole.trim().split('\n');
   const cols = header!.split(',');
   return rows.filter((r) => r.length > 0).map((r) => {
     const v = r.split(',').map(Number);

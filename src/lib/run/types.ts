@@ -2,6 +2,7 @@
 import type { RunConfig } from '../config';
 import type { BackendInfo } from '../backend';
 import type { Preprocessing, TapInfo, WeightsRecord } from '../net/network';
+import type { RunLock } from './lock';
 
 /**
  * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
@@ -44,7 +45,15 @@ export interface RunInfo {
   weightsSha256?: string;
 }
 
-export type StopReason = 'completed' | 'tolerance' | 'interrupted' | 'diverged';
+/**
+ * `completed`: all iterations; `tolerance`: the config's tolerance (relative decrease per iteration);
+ * `converged`: the optimizer's own tolerances (L-BFGS: gradient, step or loss change too small to go on);
+ * `interrupted`: a signal (resumable); `diverged`: a non-finite loss.
+ */
+export type StopReason = 'completed' | 'tolerance' | 'converged' | 'interrupted' | 'diverged';
+
+/** Stop reasons of a finished run (final.png written, nothing to resume). */
+export const FINISHED: readonly StopReason[] = ['completed', 'tolerance', 'converged'];
 
 export interface RunResult extends RunInfo {
   history: StepLogs[];
@@ -53,6 +62,8 @@ export interface RunResult extends RunInfo {
   finalImage: string;
   /** The objective at the final image. */
   final: StepLogs;
+  /** The iteration this attempt continued from (its checkpoint), or null for a fresh start. */
+  resumedFrom: number | null;
 }
 
 /** tfjs-layers-shaped callbacks; all optional, may be async. */
@@ -72,4 +83,16 @@ export interface RunOptions {
   progress?: boolean;
   /** Print `printEvery` lines and the header to this function (default console.log; null: silent). */
   log?: ((line: string) => void) | null;
+  /**
+   * `auto` (default): continue from the folder's checkpoint when it has one (an interrupted or killed
+   * attempt), else start; `require`: continue or fail; `never`: start over, discarding the old files.
+   */
+  resume?: 'auto' | 'require' | 'never';
+  /**
+   * Least milliseconds between periodic checkpoints (default 60 000, and never more often than ten
+   * times the time one takes to write; 0: after every iteration). One is also written on interruption.
+   */
+  checkpointEveryMs?: number;
+  /** The folder's lock when the caller took it already (a sweep does, before its status.json). */
+  lock?: RunLock;
 }

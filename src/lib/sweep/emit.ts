@@ -46,6 +46,31 @@ function positive(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new NstError(`${name}: expected a positive integer, got ${value}`);
 }
 
+/**
+ * Values that go into a generated script or manifest must be what they claim to be: a newline in
+ * `--partition` would otherwise start a directive of its own (`#SBATCH --wrap=…`).
+ */
+function matching(option: string, value: string | undefined, pattern: RegExp, what: string): void {
+  if (value !== undefined && !pattern.test(value)) throw new NstError(`${option}: ${JSON.stringify(value)} is not ${what}`, `give ${what}`);
+}
+
+/** Slurm partition names, or a comma-separated list of them. */
+const PARTITION = /^[\w.-]+(,[\w.-]+)*$/;
+/** Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S. */
+const TIME = /^(\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/;
+/** An image reference: [registry[:port]/]name[:tag][@digest], no spaces or control characters. */
+const IMAGE = /^[a-z0-9][\w.\-/:@]*$/i;
+/** A Kubernetes object name (DNS-1123 subdomain). */
+const K8S_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A path written into an #SBATCH line: sbatch splits those lines at white space and they end at a newline. */
+function directivePath(option: string, path: string): string {
+  if (/[\s\x00-\x1f\x7f]/.test(path)) {
+    throw new NstError(`${option}: the path ${JSON.stringify(path)} has white space or a control character, which an #SBATCH line cannot hold`, 'give --out a path without spaces');
+  }
+  return path;
+}
+
 /** Slurm writes logs only into folders that exist; this is where the script puts them. */
 export function slurmLogDir(sweep: Sweep): string {
   return resolve(sweep.dir, 'logs');
@@ -59,8 +84,10 @@ export function slurmLogDir(sweep: Sweep): string {
 export function slurmScript(sweep: Sweep, options: SlurmOptions = {}): string {
   positive('--gpus-per-task', options.gpusPerTask);
   positive('--max-parallel', options.maxParallel);
-  const n = sweep.runs.length;
-  const logs = slurmLogDir(sweep);
+  matching('--partition', options.partition, PARTITION, 'a Slurm partition name (letters, digits, . _ -; several separated by commas)');
+  matching('--time', options.time, TIME, 'a Slurm time limit (minutes, HH:MM:SS or D-HH:MM:SS)');
+  const n = sweep.size;
+  const logs = directivePath('--out', slurmLogDir(sweep));
   mkdirSync(logs, { recursive: true });
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const directives = [
@@ -97,7 +124,10 @@ function k8sName(name: string): string {
 export function k8sManifest(sweep: Sweep, options: K8sOptions = {}): string {
   positive('--gpus-per-task', options.gpusPerTask);
   positive('--max-parallel', options.maxParallel);
-  const n = sweep.runs.length;
+  matching('--image', options.image, IMAGE, 'a container image reference such as registry.example.org/nst:1.0');
+  matching('--pvc', options.pvc, K8S_NAME, 'a PersistentVolumeClaim name (lower-case letters, digits, - and .)');
+  matching('workdir', options.workdir, /^\/[^\x00-\x1f\x7f]*$/, 'an absolute path');
+  const n = sweep.size;
   const workdir = options.workdir ?? '/workspace';
   // Paths inside the image are the ones relative to the repository root here.
   const inRepo = (path: string) => relative(process.cwd(), resolve(path)) || '.';

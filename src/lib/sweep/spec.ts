@@ -93,7 +93,8 @@ export function parseSweepSpec(value: unknown, source = ''): SweepSpec {
   }
 
   const name = v.name;
-  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) {
+  // A folder name, and not `.` or `..`, which would write beside or above --out.
+  if (typeof name !== 'string' || !/^[\w.-]+$/.test(name) || /^\.+$/.test(name)) {
     fail('name', `expected a folder name, got ${JSON.stringify(name)}`, 'use letters, digits, . _ - (results go to <out>/<name>/)');
   }
 

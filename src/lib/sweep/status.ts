@@ -6,8 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_STALE_MS, liveLockHolder } from '../run/lock';
 import { RUN_FILES, writeJson } from '../run/store';
-import type { RunResult, StepLogs } from '../run/types';
+import { FINISHED, type RunResult, type StepLogs } from '../run/types';
+
+export { DEFAULT_STALE_MS };
 
 export const STATUS_FILE = 'status.json';
 
@@ -52,15 +55,33 @@ export function readStatus(dir: string): RunStatus | undefined {
   }
 }
 
-/** A result written by `nst run` into the sweep's folder counts as done (no status.json of its own). */
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A finished result: final.png and a summary.json that says so (both written by the engine, last). */
 function finishedByEngine(dir: string): boolean {
   if (!existsSync(join(dir, RUN_FILES.final))) return false;
-  try {
-    const summary = JSON.parse(readFileSync(join(dir, RUN_FILES.summary), 'utf8')) as { stopReason?: string };
-    return summary.stopReason === 'completed' || summary.stopReason === 'tolerance';
-  } catch {
-    return false;
-  }
+  const summary = readJson<{ stopReason?: string }>(join(dir, RUN_FILES.summary));
+  return (FINISHED as readonly unknown[]).includes(summary?.stopReason);
+}
+
+/** The state the engine's own files tell, for a folder without a (current) status.json. */
+function engineState(dir: string): RunState {
+  if (finishedByEngine(dir)) return 'COMPLETED';
+  if (readJson<{ stopReason?: string }>(join(dir, RUN_FILES.summary))?.stopReason === 'diverged') return 'FAILED';
+  return existsSync(join(dir, RUN_FILES.config)) ? 'INTERRUPTED' : 'PENDING';
+}
+
+/** Whether the engine began an attempt (an `nst run` into the folder) after the status's attempt ended. */
+function newerAttempt(dir: string, status: RunStatus): boolean {
+  if (!status.finishedAt) return false;
+  const started = readJson<{ startedAt?: string }>(join(dir, RUN_FILES.config))?.startedAt;
+  return started !== undefined && Date.parse(started) > Date.parse(status.finishedAt);
 }
 
 function pidAlive(pid: number): boolean {
@@ -71,9 +92,6 @@ function pidAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-/** Ten minutes without a heartbeat from another machine means that machine is gone. */
-export const DEFAULT_STALE_MS = 10 * 60 * 1000;
 
 /**
  * Whether a RUNNING status belongs to a process that is still at work: on this host, its pid is alive;
@@ -91,10 +109,19 @@ export function sameSchedulerTask(status: RunStatus, env: NodeJS.ProcessEnv = pr
   return !!job && status.scheduler?.SLURM_ARRAY_JOB_ID === job && status.scheduler?.SLURM_ARRAY_TASK_ID === env.SLURM_ARRAY_TASK_ID;
 }
 
-/** The state to show and act on; a RUNNING status whose process is gone reads as INTERRUPTED. */
+/**
+ * The state to show and act on. A live lock on the folder is RUNNING, whoever holds it; a RUNNING status
+ * whose process is gone reads as INTERRUPTED; a status older than the engine's latest attempt (an
+ * `nst run` into the folder since) gives way to what the engine's files say.
+ */
 export function runState(dir: string, staleMs = DEFAULT_STALE_MS): RunState {
+  return liveLockHolder(dir, staleMs) ? 'RUNNING' : stateOnDisk(dir, staleMs);
+}
+
+/** runState without the lock: what the folder's files say (for the holder of the lock itself). */
+export function stateOnDisk(dir: string, staleMs = DEFAULT_STALE_MS): RunState {
   const status = readStatus(dir);
-  if (!status) return finishedByEngine(dir) ? 'COMPLETED' : 'PENDING';
+  if (!status || newerAttempt(dir, status)) return engineState(dir);
   if (status.state === 'RUNNING' && !isLive(status, staleMs)) return 'INTERRUPTED';
   return status.state;
 }
@@ -150,7 +177,7 @@ export class StatusWriter {
 
   async finish(result: RunResult): Promise<void> {
     const wallMs = Date.now() - Date.parse(this.status.startedAt);
-    const state = result.stopReason === 'interrupted' ? 'INTERRUPTED' : 'COMPLETED';
+    const state = (FINISHED as readonly string[]).includes(result.stopReason) ? 'COMPLETED' : 'INTERRUPTED';
     Object.assign(this.status, { state, stopReason: result.stopReason, iteration: result.history.length > 0 ? result.history[result.history.length - 1]!.iteration : 0, wallMs });
     await this.end();
   }

@@ -184,6 +184,13 @@ export function createLayersNetwork(model: LayersModel, opts: LayersNetworkOptio
       const sizes = layerSizes(topology, height, width);
       return new Map(topology.nodes.map((n) => [n.name, [...sizes.get(n.name)!, n.channels] as [number, number, number]]));
     },
+    weightBytes(requested) {
+      const bytes = (k: KernelWeights) => 4 * (k.kernel.length + (k.bias?.length ?? 0));
+      const total = [...model.kernels.values()].reduce((a, k) => a + bytes(k), 0);
+      const { steps } = prepare(requested);
+      const upToDeepest = steps.reduce((a, step) => a + (step.kind === 'conv' ? bytes(model.kernels.get(step.conv.name)!) : 0), 0);
+      return { total, upToDeepest };
+    },
     macs(requested, height, width) {
       const { steps } = prepare(requested);
       const sizes = layerSizes(topology, height, width);
