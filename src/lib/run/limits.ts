@@ -194,6 +194,21 @@ async function inputImage(option: string, role: string, path: string): Promise<I
   }
 }
 
+/** The output image (the content, or for texture synthesis the first style) and the style images, from their headers. */
+async function runImages(cfg: RunConfig): Promise<{ output: InputImage; styles: InputImage[] }> {
+  const styles = await Promise.all(cfg.style.map((path) => inputImage('--style', 'the style image', path)));
+  const output: InputImage = cfg.content
+    ? await inputImage('--content', 'the content image', cfg.content)
+    : { ...styles[0]!, label: `${styles[0]!.label} (texture synthesis takes its proportions)` };
+  return { output, styles };
+}
+
+/** The run's output size [h, w], from the image headers alone (no network needed). */
+export async function outputSize(cfg: RunConfig): Promise<Size> {
+  const { output } = await runImages(cfg);
+  return fitLongerSide(output.native[0], output.native[1], cfg.imageSize);
+}
+
 /**
  * Every size check of a run, from the image headers (nothing is decoded or computed): the content (or,
  * for texture synthesis, the first style) image and each style image kept at its own size must be large
@@ -201,10 +216,7 @@ async function inputImage(option: string, role: string, path: string): Promise<I
  */
 export async function checkRunLimits(cfg: RunConfig, ctx: RunLimitsContext): Promise<Size> {
   const used = [...(cfg.content ? cfg.contentLayers : []), ...cfg.styleLayers];
-  const styles = await Promise.all(cfg.style.map((path) => inputImage('--style', 'the style image', path)));
-  const output: InputImage = cfg.content
-    ? await inputImage('--content', 'the content image', cfg.content)
-    : { ...styles[0]!, label: `${styles[0]!.label} (texture synthesis takes its proportions)` };
+  const { output, styles } = await runImages(cfg);
   checkInputSize(output, cfg.imageSize, used, ctx.net);
   if (cfg.styleSize === 'keep') for (const s of styles) checkInputSize(s, cfg.imageSize, cfg.styleLayers, ctx.net);
   const inputAt = (s: number): MemoryInput => {

@@ -21,7 +21,9 @@ import { LIBRARY_VERSION } from '../version';
 import { readCheckpoint, writeCheckpoint, type CheckpointRecord } from './checkpoint';
 import { divergenceCause } from './divergence';
 import { withFsErrors } from './fs-errors';
-import { checkRunLimits } from './limits';
+import { checkRunLimits, outputSize, type SizedNetwork } from './limits';
+import { staticVggArch } from '../net/taps-config';
+import { vggGeometry } from '../net/vgg';
 import { RunLock } from './lock';
 import { checkFreeSpace, prepareRunFolder, runOutputBytes } from './output-folder';
 import { ProgressBar } from './progress';
@@ -83,19 +85,19 @@ function checkpointVectors(cfg: RunConfig): number {
 }
 
 /**
- * The checks that refuse a run before anything is computed (the network is loaded, to know its taps);
- * returns the checkpoint to continue from.
+ * The checks that refuse a run before the network loads; returns the checkpoint to continue from.
+ * `geometry` is the network's when it is known without loading it (VGG): then the sizes and the memory
+ * are checked here too, before the disk space they imply.
  */
-async function preflight(cfg: RunConfig, net: FeatureNetwork, dir: string, resume: NonNullable<RunOptions['resume']>): Promise<CheckpointRecord | undefined> {
+async function preflight(cfg: RunConfig, dir: string, resume: NonNullable<RunOptions['resume']>, geometry: SizedNetwork | null): Promise<CheckpointRecord | undefined> {
   const difference = storedConfigDifference(dir, cfg);
   if (difference && resume !== 'never') {
     throw new NstError(`${dir} holds the results of another config (${difference})`, 'rerun with --restart to replace them, or give another --out or --experiment');
   }
   const backend = await initBackend(cfg.backend);
-  const bound = bindNetwork(cfg, net).config;
-  const used = [...(bound.content ? bound.contentLayers : []), ...bound.styleLayers];
-  const [h, w] = await checkRunLimits(bound, { net, backend });
-  const columns = 7 + used.length + 1;
+  const [h, w] = geometry ? await checkRunLimits(cfg, { net: geometry, backend }) : await outputSize(cfg);
+  // Presets name several layers: the columns are counted generously (a metrics.csv row is small).
+  const columns = 7 + 8 * (cfg.contentLayers.length + cfg.styleLayers.length) + 1;
   const images = 1 + (cfg.saveEvery > 0 ? Math.floor(cfg.iterations / cfg.saveEvery) : 1);
   checkFreeSpace(dir, runOutputBytes({ pixels: h * w, checkpointVectors: checkpointVectors(cfg), images, iterations: cfg.iterations, columns }));
   if (resume === 'never') return undefined;
@@ -126,10 +128,12 @@ export async function run(config: Partial<RunConfig> | RunConfig, options: RunOp
   prepareRunFolder(dir);
   const lock = options.lock ?? RunLock.acquire(dir, { what: 'nst run' });
   try {
-    await initBackend(cfg.backend);
+    const arch = staticVggArch(cfg);
+    const saved = await preflight(cfg, dir, options.resume ?? 'auto', arch ? vggGeometry(arch) : null);
     const net = await openNetwork(cfg);
     try {
-      const saved = await preflight(cfg, net, dir, options.resume ?? 'auto');
+      // Other networks' taps are known once loaded: their sizes and memory are checked then, before any compute.
+      if (!arch) await checkRunLimits(bindNetwork(cfg, net).config, { net, backend: await initBackend(cfg.backend) });
       return await runLocked(cfg, net, dir, lock, saved, options);
     } finally {
       net.dispose();
