@@ -6,7 +6,7 @@
 import { NstError } from './errors';
 import { deferredLayers, expandLayers } from './net/taps-config';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
 /**
