@@ -86,23 +86,24 @@ describe('native backend', { skip }, () => {
     });
   }
 
-  it('direct and Winograd plans both equal wasm (VGG shape 32×32, 64→64)', async () => {
-    const addon = loadNativeAddon();
-    const x = normal([1, 32, 32, 64], 5);
-    const k = normal([3, 3, 64, 64], 6, Math.sqrt(2 / 576));
-    const bias = normal([64], 7, 0.1);
-    const [, expected] = await nativeAndWasm(() => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }));
-    const shape: ConvShape = { n: 1, h: 32, w: 32, ci: 64, co: 64, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, padT: 1, padL: 1, padB: 1, padR: 1, oh: 32, ow: 32, relu: true, bias: true };
-    for (const choice of ['direct', 'winograd'] as const) {
-      const plan = addon.convPlan(shape, k.dataSync() as Float32Array, choice);
-      const y = new Float32Array(32 * 32 * 64);
-      addon.convRun(plan, x.dataSync() as Float32Array, bias.dataSync() as Float32Array, y);
-      assertClose(y, expected, 1e-4, choice);
-      const algorithm = addon.convInfo(plan).algorithm;
-      assert.equal(algorithm, choice === 'winograd' && !addon.info().winograd ? 'direct' : choice);
-    }
-    tf.dispose([x, k, bias]);
-  });
+  for (const [h, ci, co] of [[32, 64, 64], [24, 3, 16], [24, 16, 3]] as const) {
+    it(`direct and Winograd plans both equal wasm at ${h}×${h}, ${ci}→${co} (3×3 SAME, bias + ReLU)`, async () => {
+      const addon = loadNativeAddon();
+      const x = normal([1, h, h, ci], h + ci);
+      const k = normal([3, 3, ci, co], h + ci + 1, Math.sqrt(2 / (9 * ci)));
+      const bias = normal([co], h + ci + 2, 0.1);
+      const [, expected] = await nativeAndWasm(() => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }));
+      const shape: ConvShape = { n: 1, h, w: h, ci, co, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, padT: 1, padL: 1, padB: 1, padR: 1, oh: h, ow: h, relu: true, bias: true };
+      for (const choice of ['direct', 'winograd'] as const) {
+        const plan = addon.convPlan(shape, k.dataSync() as Float32Array, choice);
+        const y = new Float32Array(h * h * co);
+        addon.convRun(plan, x.dataSync() as Float32Array, bias.dataSync() as Float32Array, y);
+        assertClose(y, expected, 1e-4, choice);
+        assert.equal(addon.convInfo(plan).algorithm, choice === 'winograd' && !addon.info().winograd ? 'direct' : choice);
+      }
+      tf.dispose([x, k, bias]);
+    });
+  }
 
   it('leaves to wasm what it does not take (an ELU activation)', async () => {
     const x = normal([1, 8, 8, 4], 21);

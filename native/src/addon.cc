@@ -57,7 +57,7 @@ struct Scratch {
     return ptr;
   }
 };
-Scratch scratch[4];  // 0, 1: blocked input and output; 2, 3: NHWC input and output while timing
+Scratch scratch[2];  // the blocked input and output of Winograd plans
 
 enum class Algo { Direct, Winograd };
 const char* algoName(Algo a) { return a == Algo::Winograd ? "winograd" : "direct"; }
@@ -161,15 +161,13 @@ double cpuMs() {
 
 // The least CPU time of a few runs, in ms.
 double timePlan(ConvPlan& p, const ConvShape& c) {
-  float* x = static_cast<float*>(scratch[2].get(size_t(c.n) * c.h * c.w * c.ci * sizeof(float)));
-  float* y = static_cast<float*>(scratch[3].get(size_t(c.n) * c.oh * c.ow * c.co * sizeof(float)));
-  std::vector<float> zeros(c.bias ? c.co : 0);
-  const float* b = c.bias ? zeros.data() : nullptr;
-  p.run(x, b, y);
+  std::vector<float> x(size_t(c.n) * c.h * c.w * c.ci), y(size_t(c.n) * c.oh * c.ow * c.co), bias(c.co);
+  const float* b = c.bias ? bias.data() : nullptr;
+  p.run(x.data(), b, y.data());
   double best = 1e30;
   for (int i = 0; i < 3; i++) {
     double t = cpuMs();
-    p.run(x, b, y);
+    p.run(x.data(), b, y.data());
     best = std::min(best, cpuMs() - t);
   }
   return best;

@@ -22,7 +22,7 @@ function heap(backend: BackendWasm, t: Info): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-function isFloat(...ts: Info[]): boolean {
+function nonEmptyFloat32(...ts: Info[]): boolean {
   return ts.every((t) => t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) > 0);
 }
 
@@ -49,7 +49,7 @@ function convolve(addon: NativeAddon, choice: ConvChoice, args: KernelArgs, relu
   const backend = args.backend as BackendWasm;
   const { x, filter, bias } = args.inputs as { x: Info; filter: Info; bias?: Info };
   const attrs = args.attrs as unknown as ConvAttrs;
-  if (attrs.dataFormat !== 'NHWC' || !isFloat(x, filter) || (bias && (!isFloat(bias) || bias.shape.length !== 1))) return undefined;
+  if (attrs.dataFormat !== 'NHWC' || !nonEmptyFloat32(x, filter) || (bias && (!nonEmptyFloat32(bias) || bias.shape.length !== 1))) return undefined;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   if (bias && bias.shape[0] !== info.outChannels) return undefined;
   const { padInfo } = info;
@@ -71,7 +71,7 @@ function batchMatMul(addon: NativeAddon, args: KernelArgs): Info | undefined {
   const backend = args.backend as BackendWasm;
   const { a, b } = args.inputs as { a: Info; b: Info };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  if (!isFloat(a, b) || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  if (!nonEmptyFloat32(a, b) || a.shape.length < 2 || b.shape.length < 2) return undefined;
   const [ra, rb] = [a.shape.length, b.shape.length];
   const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
