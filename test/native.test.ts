@@ -105,6 +105,16 @@ describe('native backend', { skip }, () => {
     });
   }
 
+  it('frees a filter\'s plans when the filter is disposed', async () => {
+    const x = normal([1, 8, 8, 16], 41);
+    const k = normal([3, 3, 16, 16], 42, 0.1);
+    tf.dispose(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'));
+    assert.equal(convPlansOf(loadNativeAddon(), k).length, 1);
+    k.dispose();
+    assert.equal(convPlansOf(loadNativeAddon(), k).length, 0);
+    x.dispose();
+  });
+
   it('leaves to wasm what it does not take (an ELU activation)', async () => {
     const x = normal([1, 8, 8, 4], 21);
     const k = normal([3, 3, 4, 8], 22, 0.3);

@@ -282,17 +282,35 @@ napi_value guarded(napi_env env, F body) {
   return nullptr;
 }
 
-void finalizePlan(napi_env env, void* data, void*) {
-  auto* plan = static_cast<ConvPlan*>(data);
+// What a JavaScript plan handle holds: the plan until convRelease (or the handle's collection) frees it.
+struct PlanHandle {
+  ConvPlan* plan;
+};
+
+void releasePlan(napi_env env, PlanHandle* h) {
+  if (!h->plan) return;
   int64_t ignored;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(plan->weightBytes), &ignored);
-  delete plan;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(h->plan->weightBytes), &ignored);
+  delete h->plan;
+  h->plan = nullptr;
+}
+
+void finalizePlan(napi_env env, void* data, void*) {
+  auto* h = static_cast<PlanHandle*>(data);
+  releasePlan(env, h);
+  delete h;
+}
+
+PlanHandle* handleOf(napi_env env, napi_value v) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) throw JsError{"nst_native: not a convolution plan"};
+  return static_cast<PlanHandle*>(data);
 }
 
 ConvPlan* planOf(napi_env env, napi_value v) {
-  void* data = nullptr;
-  if (napi_get_value_external(env, v, &data) != napi_ok || !data) throw JsError{"nst_native: not a convolution plan"};
-  return static_cast<ConvPlan*>(data);
+  ConvPlan* plan = handleOf(env, v)->plan;
+  if (!plan) throw JsError{"nst_native: the convolution plan was released"};
+  return plan;
 }
 
 // convPlan(shape, filter, choice: 'auto' | 'direct' | 'winograd') -> plan
@@ -313,9 +331,18 @@ napi_value ConvPlanNew(napi_env env, napi_callback_info info) {
     int64_t ignored;
     napi_adjust_external_memory(env, static_cast<int64_t>(plan->weightBytes), &ignored);
     napi_value out;
-    ConvPlan* raw = plan.release();
-    check(env, napi_create_external(env, raw, finalizePlan, nullptr, &out), "plan");
+    auto* handle = new PlanHandle{plan.release()};
+    check(env, napi_create_external(env, handle, finalizePlan, nullptr, &out), "plan");
     return out;
+  });
+}
+
+// convRelease(plan): frees the plan (its primitive and reordered filter) now.
+napi_value ConvRelease(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args(env, info, 1);
+    releasePlan(env, handleOf(env, a[0]));
+    return static_cast<napi_value>(nullptr);
   });
 }
 
@@ -439,6 +466,7 @@ NAPI_MODULE_INIT() {
       {"convPlan", nullptr, ConvPlanNew, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convRun", nullptr, ConvRun, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convInfo", nullptr, ConvInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convRelease", nullptr, ConvRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof *props, props);

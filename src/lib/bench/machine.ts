@@ -38,7 +38,7 @@ export function cpuIsa(flags: ReadonlySet<string> = cpuFlags()): string {
 
 export function machineInfo(backend: Pick<BackendInfo, 'name' | 'device'>): MachineInfo {
   const isa = cpuIsa();
-  const threads = /(\d+) thread/.exec(backend.device)?.[0] ?? '1 thread';
+  const threads = /\d+ threads?/.exec(backend.device)?.[0] ?? '1 thread';
   const kernelIsa =
     backend.name === 'wasm'
       ? `wasm SIMD128 (${threads}; no FMA)`

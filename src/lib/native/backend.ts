@@ -11,8 +11,9 @@
  * NST_NATIVE_CONV=direct|winograd forces one convolution algorithm (default auto: the faster per shape).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadNativeAddon, type ConvChoice } from './addon';
-import { registerNativeKernels } from './kernels';
+import { registerNativeKernels, releasePlans } from './kernels';
 import { NstError } from '../errors';
 import { configureWasm } from '../wasm-threads';
 
@@ -35,9 +36,17 @@ export async function startNative(): Promise<string> {
   const threads = await configureWasm();
   if (!registered) {
     if (!(await tf.setBackend('wasm'))) throw new Error('backend wasm (under native) did not initialise');
-    const wasm = tf.findBackend('wasm');
+    const wasm = tf.findBackend('wasm') as BackendWasm;
     registerNativeKernels('native', addon, choice);
-    tf.registerBackend('native', () => wasm!, 1);
+    // A filter's plans go with its data, not when the garbage collector gets to its dataId: networks
+    // rebuilt in one process (benchmark pairs, notebooks) would otherwise hold several sets.
+    const disposeData = wasm.disposeData.bind(wasm);
+    wasm.disposeData = (dataId, force) => {
+      const released = disposeData(dataId, force);
+      if (released) releasePlans(addon, dataId);
+      return released;
+    };
+    tf.registerBackend('native', () => wasm, 1);
     registered = true;
   }
   addon.setThreads(threads);

@@ -6,8 +6,8 @@
  * `wasm` runs.
  *
  * Filters are immutable tensors, so a filter's plan (the primitive and the filter reordered, for
- * Winograd transformed, into its format) is made once per filter and input shape and kept with the
- * filter's dataId: it goes when the filter does.
+ * Winograd transformed, into its format: 2–4× the filter's size) is made once per filter and input
+ * shape and kept with the filter's dataId until the filter's data is disposed (releasePlans).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -114,6 +114,14 @@ export function registerNativeKernels(backendName: string, addon: NativeAddon, c
     const kernelFunc: tf.KernelFunc = native ? (args) => native(addon, choice, args) ?? stock(args) : stock;
     tf.registerKernel({ ...config, backendName, kernelFunc });
   }
+}
+
+/** Frees the plans made for a filter whose data is being disposed. */
+export function releasePlans(addon: NativeAddon, dataId: object): void {
+  const byShape = plans.get(dataId);
+  if (!byShape) return;
+  for (const plan of byShape.values()) addon.convRelease(plan);
+  plans.delete(dataId);
 }
 
 /** The algorithm and oneDNN implementation a filter's plans use (for tests and reports). */
