@@ -144,6 +144,15 @@ describe('native backend', { skip }, () => {
     });
   }
 
+  for (const [shape, axes] of [[[1, 6, 5, 3], [3]], [[2, 4, 3, 5], [0, 2]], [[7], [0]], [[3, 4], [1]]] as const) {
+    it(`reversal equals wasm's: shape ${shape.join('×')}, axes ${axes.join(',')}`, async () => {
+      const x = normal([...shape], shape.length * 7 + axes[0]);
+      const [ours, wasm] = await nativeAndWasm(() => tf.reverse(x, [...axes]));
+      assert.deepEqual(ours, wasm);
+      x.dispose();
+    });
+  }
+
   it('the convolution\'s input gradient and the Gram matrix (value and gradient) equal wasm\'s', async () => {
     const x = normal([1, 16, 16, 32], 31);
     const k = normal([3, 3, 32, 64], 32, Math.sqrt(2 / 288));

@@ -30,6 +30,8 @@ export interface NativeAddon {
   convInfo(plan: ConvPlan): { algorithm: 'direct' | 'winograd'; impl: string; weightBytes: number };
   /** Frees the plan now (otherwise when its handle is collected); using it afterwards throws. */
   convRelease(plan: ConvPlan): void;
+  /** y = x reversed along `axes`, both of `shape` (row-major). */
+  reverse(x: Float32Array, y: Float32Array, shape: number[], axes: number[]): void;
   /** c[i] = op(a[i]) · op(b[i]) with op(a) m×k, op(b) k×n, row-major; a batch of 1 is broadcast. */
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
 }

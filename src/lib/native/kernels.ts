@@ -1,9 +1,10 @@
 /**
  * The `native` backend's own kernels: Conv2D, FusedConv2D (bias, ReLU) and BatchMatMul on oneDNN, in
- * place on the wasm heap. Each takes the cases the network uses (NHWC float32 convolutions of any
- * stride, padding and dilation, no activation or ReLU; products whose batches match or broadcast from
- * one) and hands anything else to the stock wasm kernel it replaces, so `native` runs every model
- * `wasm` runs.
+ * place on the wasm heap, and Reverse (a plain loop; wasm's is a generic per-element one, and the
+ * caffe preprocessing reverses the image's channels forward and backward). Each takes the cases the
+ * network uses (NHWC float32 convolutions of any stride, padding and dilation, no activation or ReLU;
+ * products whose batches match or broadcast from one; float32 reversals) and hands anything else to
+ * the stock wasm kernel it replaces, so `native` runs every model `wasm` runs.
  *
  * Filters are immutable tensors, so a filter's plan (the primitive and the filter reordered, for
  * Winograd transformed, into its format: 2–4× the filter's size) is made once per filter and input
@@ -87,6 +88,16 @@ function batchMatMul(addon: NativeAddon, args: KernelArgs): Info | undefined {
   return out;
 }
 
+function reverse(addon: NativeAddon, args: KernelArgs): Info | undefined {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: Info };
+  if (!nonEmptyFloat32(x)) return undefined;
+  const axes = tf.util.parseAxisParam((args.attrs as unknown as { dims: number | number[] }).dims, x.shape);
+  const out = backend.makeOutput(x.shape, 'float32');
+  addon.reverse(heap(backend, x), heap(backend, out), x.shape, axes);
+  return out;
+}
+
 type NativeKernel = (addon: NativeAddon, choice: ConvChoice, args: KernelArgs) => Info | undefined;
 
 const NATIVE_KERNELS: Record<string, NativeKernel> = {
@@ -98,6 +109,7 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
     return convolve(addon, choice, args, activation === 'relu');
   },
   [tf.BatchMatMul]: (addon, _choice, args) => batchMatMul(addon, args),
+  [tf.Reverse]: (addon, _choice, args) => reverse(addon, args),
 };
 
 /** The kernel names the pack replaces. */
