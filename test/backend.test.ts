@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { NstError } from '../src/lib/errors';
 import { requestedBackend } from '../src/lib/backend';
+import { nativeSkip } from './helpers/native';
 
 /** Runs initBackend in a fresh process (a backend, once set, stays for the process). */
 function probe(env: Record<string, string>, arg = ''): { status: number | null; out: any; err: string } {
@@ -27,10 +28,22 @@ describe('backend selection', () => {
     }
     if (hasTfNode) assert.equal(out.name, 'tensorflow');
     else {
-      assert.equal(out.name, 'wasm');
+      assert.equal(out.name, nativeSkip() ? 'wasm' : 'native');
       assert.match(out.skipped.join(';'), /^tensorflow: /);
     }
     assert.match(out.device, /CPU|GPU/);
+  });
+
+  it('without the native addon, auto moves on to wasm with the one-line reason, and a forced native says it', () => {
+    const env = { NST_BACKEND: '', NST_WASM_THREADS: '1', NST_NATIVE_ADDON: '/nonexistent/nst_native.node' };
+    const { out } = probe(env);
+    if (out.name !== 'tensorflow') {
+      assert.equal(out.name, 'wasm');
+      assert.match(out.skipped.join(';'), /native: the native addon is not built \(\/nonexistent\/nst_native\.node is missing: npm run build:native/);
+    }
+    const forced = probe(env, 'native');
+    assert.notEqual(forced.status, 0);
+    assert.match(forced.err, /backend 'native' could not start: the native addon is not built/);
   });
 
   it('NST_BACKEND forces a backend, and the argument wins over it', () => {
@@ -39,6 +52,6 @@ describe('backend selection', () => {
   });
 
   it('an unknown backend lists the allowed ones', () => {
-    assert.throws(() => requestedBackend('cuda'), (e: unknown) => e instanceof NstError && /tensorflow, wasm, cpu/.test(e.hint ?? ''));
+    assert.throws(() => requestedBackend('cuda'), (e: unknown) => e instanceof NstError && /tensorflow, native, wasm, cpu/.test(e.hint ?? ''));
   });
 });

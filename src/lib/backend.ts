@@ -1,16 +1,20 @@
 /**
- * Picks the TensorFlow.js backend in one place: `auto` tries tensorflow (tfjs-node-gpu), then wasm,
- * then cpu; `--backend` or NST_BACKEND forces one. Every command and notebook reports the result.
+ * Picks the TensorFlow.js backend in one place: `auto` tries tensorflow (tfjs-node-gpu), then native
+ * (wasm with oneDNN convolutions, native/), then wasm, then cpu; `--backend` or NST_BACKEND forces one.
+ * Every command and notebook reports the result.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS, type BackendChoice } from './config';
 import { NstError } from './errors';
 
 export interface BackendInfo {
-  /** The backend that runs: tensorflow, wasm or cpu. */
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** The backend that runs: tensorflow, native, wasm or cpu. */
+  name: 'tensorflow' | 'native' | 'wasm' | 'cpu';
   requested: BackendChoice;
-  /** The device actually used, e.g. 'GPU (CUDA)', 'CPU (libtensorflow)', 'CPU (WebAssembly SIMD, 2 threads)'. */
+  /**
+   * The device actually used, e.g. 'GPU (CUDA)', 'CPU (libtensorflow)', 'CPU (WebAssembly SIMD, 2 threads)',
+   * 'CPU (oneDNN 2.6.3 avx512_core Winograd + WebAssembly SIMD, 2 threads)'.
+   */
   device: string;
   /** Why earlier choices of `auto` were skipped. */
   skipped: string[];
@@ -52,18 +56,23 @@ async function tryWasm(): Promise<string> {
   return `CPU (WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
 }
 
+async function tryNative(): Promise<string> {
+  const { startNative } = await import('./native/backend');
+  return startNative();
+}
+
 async function tryCpu(): Promise<string> {
   if (!(await tf.setBackend('cpu'))) throw new Error('backend cpu did not initialise');
   return 'CPU (plain JavaScript)';
 }
 
-const TRIES = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu } as const;
+const TRIES = { tensorflow: tryTensorflow, native: tryNative, wasm: tryWasm, cpu: tryCpu } as const;
 
 /** Initialises the backend once per process; later calls return the same info unless a different one is forced. */
 export async function initBackend(choice?: string): Promise<BackendInfo> {
   const requested = requestedBackend(choice);
   if (current && (requested === 'auto' || requested === current.name)) return current;
-  const order: (keyof typeof TRIES)[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: (keyof typeof TRIES)[] = requested === 'auto' ? ['tensorflow', 'native', 'wasm', 'cpu'] : [requested];
   const skipped: string[] = [];
   for (const name of order) {
     try {

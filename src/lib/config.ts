@@ -8,7 +8,7 @@ import { deferredLayers, expandLayers } from './net/taps-config';
 import { STYLE_LAYER_WEIGHTINGS, canonicalStyleLoss, styleLossText } from './objectives/style-loss-spec';
 import { presetConfig } from './papers/presets';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
 /**

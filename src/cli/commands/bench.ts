@@ -30,7 +30,8 @@ const usage = [
   'optimizer step) and peak resident memory. The default optimizer (adam) evaluates once per iteration, like the',
   'reference\'s step; `--optimizer lbfgs --history-size 100 --size 512` measures a paper-sized run\'s memory.',
   `Defaults: ${BENCH_CONFIG_KEYS.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${BENCH_DEFAULTS[k]}`).join(', ')}.`,
-  'NST_WASM_THREADS=1 runs the wasm backend single-threaded.',
+  'NST_WASM_THREADS=1 runs the wasm backend (and native\'s oneDNN) single-threaded;',
+  'NST_NATIVE_CONV=direct|winograd fixes the native backend\'s convolution algorithm (default: the faster per shape).',
   '',
   describeOptions(EXTRA),
 ].join('\n');

@@ -19,7 +19,7 @@ const FETCH: Record<string, ExtraOption> = {
 const INSPECT: Record<string, ExtraOption> = {
   json: { type: 'boolean', help: 'print JSON: a network\'s taps (name, kind, position, shape, stride, receptiveField), or a weights file\'s format, sha256 and layers' },
   size: { type: 'string', help: 'input side in pixels at which tap shapes are shown (default: 224)' },
-  backend: { type: 'string', help: 'tensorflow|wasm|cpu|auto (default auto, or NST_BACKEND)' },
+  backend: { type: 'string', help: 'tensorflow|native|wasm|cpu|auto (default auto, or NST_BACKEND)' },
 };
 const LIST: Record<string, ExtraOption> = {
   json: { type: 'boolean', help: 'print JSON' },
@@ -30,7 +30,7 @@ const NORMALIZE: Record<string, ExtraOption> = {
   out: { type: 'string', help: 'the normalised weights, written as a Keras 2 .h5 file' },
   pooling: { type: 'string', help: `pooling of the network the means are taken in: ${POOLINGS.join('|')} (default ${DEFAULT_CONFIG.pooling})` },
   imageSize: { type: 'string', help: 'longer side of each calibration image in pixels (default 256)' },
-  backend: { type: 'string', help: 'tensorflow|wasm|cpu|auto (default auto, or NST_BACKEND)' },
+  backend: { type: 'string', help: 'tensorflow|native|wasm|cpu|auto (default auto, or NST_BACKEND)' },
 };
 
 const usage = [

@@ -38,12 +38,15 @@ export function cpuIsa(flags: ReadonlySet<string> = cpuFlags()): string {
 
 export function machineInfo(backend: Pick<BackendInfo, 'name' | 'device'>): MachineInfo {
   const isa = cpuIsa();
+  const threads = /\d+ threads?/.exec(backend.device)?.[0] ?? '1 thread';
   const kernelIsa =
     backend.name === 'wasm'
-      ? `wasm SIMD128 (${/(\d+) thread/.exec(backend.device)?.[0] ?? '1 thread'}; no FMA)`
-      : backend.name === 'cpu'
-        ? 'scalar JavaScript'
-        : `native (${isa} CPU${/GPU/.test(backend.device) ? '; GPU' : ''})`;
+      ? `wasm SIMD128 (${threads}; no FMA)`
+      : backend.name === 'native'
+        ? `oneDNN ${/oneDNN \S+ (\S+)/.exec(backend.device)?.[1] ?? isa} convolutions and products, wasm SIMD128 elsewhere (${threads})`
+        : backend.name === 'cpu'
+          ? 'scalar JavaScript'
+          : `native (${isa} CPU${/GPU/.test(backend.device) ? '; GPU' : ''})`;
   return { cpuModel: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), cpuIsa: isa, kernelIsa };
 }
 

@@ -7,14 +7,16 @@
  * dL/dx = conv2dᵀ(dL/dy ⊙ [y > 0], K). How the transposed convolution runs is chosen per backend:
  * on wasm, tfjs' Conv2DBackpropInput is ~10× slower than a forward Conv2D of the same size (it has no
  * XNNPACK path), and for stride 1 and SAME padding with an odd kernel the transposed convolution *is*
- * a forward convolution with the kernel flipped spatially and its in/out channels swapped. Elsewhere
- * the native backprop op is used: on tensorflow and webgl it is as fast as the forward op, and on cpu
- * it is faster (~1.5×, docs/performance.md).
+ * a forward convolution with the kernel flipped spatially and its in/out channels swapped. The native
+ * backend (wasm with oneDNN convolutions) takes the same path: oneDNN's Winograd forward convolution
+ * beats its own backward-data one on VGG's deeper layers. Elsewhere the backprop op is used: on
+ * tensorflow and webgl it is as fast as the forward op, and on cpu it is faster (~1.5×,
+ * docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs';
 
 /** Backends on which a forward conv with the flipped kernel beats Conv2DBackpropInput. */
-const FLIPPED_FORWARD_BACKENDS: ReadonlySet<string> = new Set(['wasm']);
+const FLIPPED_FORWARD_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'native']);
 
 /** K[i,j,in,out] → K'[2−i,2−j,out,in] (for a 3×3 kernel): conv2d(·, K') is conv2d(·, K) transposed. */
 export function flipKernel(kernel: tf.Tensor4D): tf.Tensor4D {
@@ -81,8 +83,11 @@ export function conv2dBiasRelu(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Ten
   return convBiasRelu(x, kernel, bias, () => flipKernel(kernel));
 }
 
-/** Backends whose AvgPoolGrad and MaxPoolGrad are plain loops (~40× and ~10× slower than the broadcasts). */
-const BROADCAST_POOL_GRAD_BACKENDS: ReadonlySet<string> = new Set(['wasm']);
+/**
+ * Backends whose AvgPoolGrad and MaxPoolGrad are plain loops (~40× and ~10× slower than the broadcasts):
+ * wasm, and native, which runs wasm's pooling kernels.
+ */
+const BROADCAST_POOL_GRAD_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'native']);
 
 /**
  * VGG's pooling: 2×2 windows, stride 2, VALID. On wasm the gradient is built from broadcasts over the

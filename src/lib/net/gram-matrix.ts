@@ -7,7 +7,8 @@
  *   (docs/performance.md). Its 2-D transpose writes with a stride of M floats, and when M is a multiple
  *   of a large power of two (every square power-of-two image) those writes fall into one cache set:
  *   F is first padded with 16 zero rows, which leaves FᵀF unchanged and makes the transpose 5–20×
- *   faster. Native backends (tensorflow) read the transposed operand for free.
+ *   faster. Native kernels (tensorflow; the native backend's oneDNN product) read the transposed
+ *   operand for free.
  * - Autodiff of a product costs two products with transposed operands (one per operand). As G is
  *   quadratic in F, dL/dF = F·(dG + dGᵀ): one plain product.
  */
