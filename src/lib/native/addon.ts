@@ -9,7 +9,9 @@ import { isAbsolute, join, relative } from 'node:path';
 import { projectRoot } from '../paths';
 
 /** A convolution prepared once per filter and shape (oneDNN primitive + filter in its format). */
-export type ConvPlan = { readonly __convPlan: unique symbol };
+export interface ConvPlan {
+  readonly __brand: 'ConvPlan';
+}
 
 /** tfjs' conv geometry in oneDNN's terms; dilations as tfjs counts them (1 = none). */
 export interface ConvShape {
