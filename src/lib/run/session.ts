@@ -195,7 +195,10 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     targets = given ? { ...given, content: own.content, dispose: own.dispose } : own;
     objective = buildGatysObjective(cfg, targets);
     // The optimised variable is the RGB image (the pixel parameterisation); the network preprocesses.
-    x = tf.variable(await initialImage(cfg, net, inputs, opts.initImage), true, 'image');
+    const start = await initialImage(cfg, net, inputs, opts.initImage);
+    // The variable keeps its own reference to the data; the starting tensor would leak one per session.
+    x = tf.variable(start, true, 'image');
+    start.dispose();
     optimizer = createOptimizer(cfg);
   } catch (e) {
     targets?.dispose();
