@@ -7,6 +7,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   score: () => import('./commands/score'),
   models: () => import('./commands/models'),
   bench: () => import('./commands/bench'),
+  video: () => import('./commands/video'),
   sweep: () => import('./commands/sweep'),
   report: () => import('./commands/report'),
   presets: () => import('./commands/presets'),

@@ -74,7 +74,12 @@ export class DivergedError extends NstError {
   }
 }
 
-async function loadInputs(cfg: RunConfig): Promise<{ content: tf.Tensor4D | null; styles: tf.Tensor4D[]; hw: [number, number] }> {
+/** The style images as the session uses them for an output of [h, w]. */
+function loadStyles(cfg: RunConfig, hw: [number, number]): Promise<tf.Tensor4D[]> {
+  return Promise.all(cfg.style.map((path) => loadImage(path, cfg.styleSize === 'content' ? { size: hw } : { maxSide: cfg.imageSize })));
+}
+
+async function loadInputs(cfg: RunConfig, withStyles: boolean): Promise<{ content: tf.Tensor4D | null; styles: tf.Tensor4D[]; hw: [number, number] }> {
   let content: tf.Tensor4D | null = null;
   let hw: [number, number];
   if (cfg.content) {
@@ -85,9 +90,7 @@ async function loadInputs(cfg: RunConfig): Promise<{ content: tf.Tensor4D | null
     const { height, width } = await readPixels(cfg.style[0]!, { maxSide: cfg.imageSize });
     hw = [height, width];
   }
-  const styles = await Promise.all(
-    cfg.style.map((path) => loadImage(path, cfg.styleSize === 'content' ? { size: hw } : { maxSide: cfg.imageSize })),
-  );
+  const styles = withStyles ? await loadStyles(cfg, hw) : [];
   return { content, styles, hw };
 }
 
@@ -105,6 +108,26 @@ export interface SessionOptions {
    * own name (e.g. video's `temporal`). Their targets are borrowed: they must outlive the session.
    */
   terms?: readonly WeightedPart[];
+  /**
+   * Style targets computed once for several sessions (video: every frame of a clip) by
+   * `computeStyleTargets`, for this config on this network at the run's size. The session then loads
+   * no style image and computes only the content targets; the objective checks that the targets'
+   * layers and measures are the config's. Borrowed: they must outlive the session.
+   */
+  styleTargets?: GatysTargets;
+}
+
+/**
+ * The style targets a session of `cfg` (bound to `net`: bindNetwork) computes for an output of [h, w],
+ * for `SessionOptions.styleTargets`. The caller disposes them.
+ */
+export async function computeStyleTargets(cfg: RunConfig, net: FeatureNetwork, hw: [number, number]): Promise<GatysTargets> {
+  const styles = await loadStyles(cfg, hw);
+  try {
+    return computeTargets(net, { content: null, styles, blend: styleBlendWeights(cfg), contentLayers: [], styleLayers: cfg.styleLayers, normalization: cfg.normalization, style: cfg });
+  } finally {
+    tf.dispose(styles);
+  }
 }
 
 /** The starting image, RGB 0..255, at the run's size. */
@@ -167,19 +190,25 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     const bound = bindNetwork(requested, net);
     cfg = bound.config;
     notes = bound.notes;
-    inputs = await loadInputs(cfg);
-    targets = computeTargets(net, {
+    const given = opts.styleTargets;
+    inputs = await loadInputs(cfg, !given);
+    const own = computeTargets(net, {
       content: inputs.content,
       styles: inputs.styles,
-      blend: styleBlendWeights(cfg),
+      blend: given ? [] : styleBlendWeights(cfg),
       contentLayers: cfg.content ? cfg.contentLayers : [],
-      styleLayers: cfg.styleLayers,
+      styleLayers: given ? [] : cfg.styleLayers,
       normalization: cfg.normalization,
       style: cfg,
     });
+    // With given style targets the session owns (and disposes) only its content targets.
+    targets = given ? { ...given, content: own.content, dispose: own.dispose } : own;
     objective = buildGatysObjective(cfg, targets);
     // The optimised variable is the RGB image (the pixel parameterisation); the network preprocesses.
-    x = tf.variable(await initialImage(cfg, net, inputs, opts.initImage), true, 'image');
+    const start = await initialImage(cfg, net, inputs, opts.initImage);
+    // The variable keeps its own reference to the data; the starting tensor would leak one per session.
+    x = tf.variable(start, true, 'image');
+    start.dispose();
     optimizer = createOptimizer(cfg);
   } catch (e) {
     targets?.dispose();

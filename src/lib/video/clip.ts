@@ -24,7 +24,7 @@ import { loadImage, saveImage, writeFileAtomic, type LoadOptions } from '../imag
 import type { Objective } from '../objectives/objective';
 import { resolveFlowOptions, type FlowSettings } from './flow';
 import { encodeVideo } from './frames';
-import { framesPerMinute, warpingError } from './measures';
+import { endpointError, framesPerMinute, warpingError } from './measures';
 import { frameTargets, type PreviousFrame } from './temporal-targets';
 import { temporalLoss } from './temporal-loss';
 
@@ -41,6 +41,8 @@ export type ClipInit = (typeof CLIP_INITS)[number];
 export interface StyliseRequest {
   /** 0-based frame index. */
   readonly index: number;
+  /** The content frame's file (`content` is it loaded with the clip's load options). */
+  readonly frame: string;
   /** The content frame, RGB 0..255, [1,H,W,3]. */
   readonly content: tf.Tensor4D;
   /** The image to start from, RGB 0..255, or null: start as the session always does. */
@@ -77,6 +79,11 @@ export interface ClipOptions {
   encode?: boolean;
   /** Called after each frame is saved, with its record. */
   onFrame?: (record: FrameRecord) => void;
+  /**
+   * The true backward flows of a synthetic clip (trueFlows[k]: from frame k+1 to frame k, see
+   * SyntheticClip.backward), borrowed: each frame then records the endpoint error of its estimated flow.
+   */
+  trueFlows?: readonly tf.Tensor4D[];
 }
 
 export interface FrameRecord {
@@ -90,6 +97,11 @@ export interface FrameRecord {
   warpingError: number | null;
   /** The fraction of pixels with c = 1 against the previous frame; null for frame 0. */
   reliable: number | null;
+  /**
+   * Mean endpoint error (px) of the estimated flow to the previous frame against `trueFlows`, at least
+   * 1/16 of the width from the borders (as docs/video.md's benchmark); null without ground truth.
+   */
+  flowEndpointError: number | null;
 }
 
 export interface ClipRecord {
@@ -101,6 +113,7 @@ export interface ClipRecord {
   /** Over the frames this record holds (frames of earlier, killed sessions included). */
   framesPerMinute: number | null;
   meanWarpingError: number | null;
+  meanFlowEndpointError: number | null;
 }
 
 export const CLIP_FILES = { record: 'clip.json', frames: 'frames', metrics: 'metrics.csv', video: 'clip.mp4' } as const;
@@ -111,6 +124,9 @@ export function clipFramePath(dir: string, index: number): string {
 
 function checkOptions(opts: ClipOptions): ClipRecord['options'] {
   if (opts.frames.length === 0) throw new NstError('the clip has no frames', 'give a folder of PNG/JPEG frames or a video file');
+  if (opts.trueFlows && opts.trueFlows.length !== opts.frames.length - 1) {
+    throw new NstError(`${opts.frames.length} frames need ${opts.frames.length - 1} true flows (got ${opts.trueFlows.length})`, 'give the backward flows of the synthetic clip the frames were rendered from');
+  }
   const init = opts.init ?? 'warped';
   if (!(CLIP_INITS as readonly string[]).includes(init)) throw new NstError(`unknown clip init '${init}'`, `allowed: ${CLIP_INITS.join(', ')}`);
   const offsets = [...(opts.temporalOffsets ?? [1])];
@@ -141,12 +157,16 @@ async function dropMetricsFrom(dir: string, frame: number): Promise<void> {
   await writeFileAtomic(path, [header!, ...kept].map((l) => `${l}\n`).join(''));
 }
 
-function summarise(frames: FrameRecord[]): Pick<ClipRecord, 'framesPerMinute' | 'meanWarpingError'> {
-  const errors = frames.map((f) => f.warpingError).filter((e): e is number => e !== null && Number.isFinite(e));
+function summarise(frames: FrameRecord[]): Pick<ClipRecord, 'framesPerMinute' | 'meanWarpingError' | 'meanFlowEndpointError'> {
+  const mean = (values: (number | null)[]) => {
+    const finite = values.filter((e): e is number => e !== null && Number.isFinite(e));
+    return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : null;
+  };
   const ms = frames.reduce((s, f) => s + f.elapsedMs, 0);
   return {
     framesPerMinute: frames.length ? framesPerMinute(frames.length, ms) : null,
-    meanWarpingError: errors.length ? errors.reduce((a, b) => a + b, 0) / errors.length : null,
+    meanWarpingError: mean(frames.map((f) => f.warpingError)),
+    meanFlowEndpointError: mean(frames.map((f) => f.flowEndpointError)),
   };
 }
 
@@ -197,7 +217,7 @@ export async function runClip(opts: ClipOptions, stylise: Stylise): Promise<Clip
       const init = !last || options.init === 'session' ? null : options.init === 'warped' ? targets!.targets[0]!.warped : last.output;
       let output: tf.Tensor4D;
       try {
-        const raw = await stylise({ index, content, init, temporal: temporalTargets.length > 0 ? temporalLoss(temporalTargets) : null });
+        const raw = await stylise({ index, frame: options.frames[index]!, content, init, temporal: temporalTargets.length > 0 ? temporalLoss(temporalTargets) : null });
         // As its PNG holds it, so that resuming from the PNG changes nothing.
         output = tf.tidy(() => tf.clipByValue(raw, 0, 255).round());
         raw.dispose();
@@ -210,9 +230,14 @@ export async function runClip(opts: ClipOptions, stylise: Stylise): Promise<Clip
         content.dispose();
         throw e;
       }
+      const truth = opts.trueFlows?.[index - 1];
       const measured = targets
-        ? { warpingError: warpingError(output, targets.targets[0]!.warped, targets.weights[0]!), reliable: tf.tidy(() => tf.mean(targets.weights[0]!).dataSync()[0]!) }
-        : { warpingError: null, reliable: null };
+        ? {
+            warpingError: warpingError(output, targets.targets[0]!.warped, targets.weights[0]!),
+            reliable: tf.tidy(() => tf.mean(targets.weights[0]!).dataSync()[0]!),
+            flowEndpointError: truth ? endpointError(targets.flows[0]!, truth, Math.round(content.shape[2] / 16)) : null,
+          }
+        : { warpingError: null, reliable: null, flowEndpointError: null };
       targets?.dispose();
       await saveImage(output, clipFramePath(opts.dir, index));
       history.push({ index, content, output });

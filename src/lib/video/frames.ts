@@ -66,6 +66,14 @@ function runTool(tool: 'ffmpeg' | 'ffprobe', args: readonly string[], what: stri
   });
 }
 
+/**
+ * Throws the NstError of a missing ffmpeg (or ffprobe) now, so that a clip that will need it at the
+ * end (decoding, clip.mp4) fails before any compute rather than after.
+ */
+export async function checkFfmpeg(tools: readonly ('ffmpeg' | 'ffprobe')[] = ['ffmpeg']): Promise<void> {
+  for (const tool of tools) await runTool(tool, ['-version'], `${tool} -version`);
+}
+
 /** Numeric-aware ordering, so that frame_9.png comes before frame_10.png. */
 const byName = new Intl.Collator('en', { numeric: true }).compare;
 

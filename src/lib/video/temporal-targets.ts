@@ -25,6 +25,8 @@ export interface FrameTargets {
   readonly targets: readonly TemporalTarget[];
   /** The short-term weights c^(i−j,i) before the long-term combination, nearest first. */
   readonly weights: readonly tf.Tensor4D[];
+  /** The estimated flows ŵ from the current frame back to frame i−j, nearest first. */
+  readonly flows: readonly tf.Tensor4D[];
   /** Frees every tensor above. */
   dispose(): void;
 }
@@ -50,16 +52,19 @@ export function frameTargets(content: tf.Tensor4D, previous: readonly PreviousFr
   });
   const warped: tf.Tensor4D[] = [];
   const weights: tf.Tensor4D[] = [];
+  const flows: tf.Tensor4D[] = [];
   for (const p of previous) {
     const { forward, backward } = bidirectionalFlow(p.content, content, flow);
     weights.push(consistencyWeights(forward, backward));
     warped.push(warp(p.output, backward));
-    tf.dispose([forward, backward]);
+    flows.push(backward);
+    forward.dispose();
   }
   const combined = longTermWeights(weights);
   return {
     targets: warped.map((w, k) => ({ warped: w, weights: combined[k]! })),
     weights,
-    dispose: () => tf.dispose([...warped, ...weights, ...combined]),
+    flows,
+    dispose: () => tf.dispose([...warped, ...weights, ...combined, ...flows]),
   };
 }
