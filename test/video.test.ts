@@ -220,6 +220,6 @@ describe('clip ids', () => {
     const ids = [id({}), id({ temporalWeight: 1e3 }), id({ temporalOffsets: '1,2' }), id({ frameInit: 'previous' }), id({ flow: 'horn-schunck' }), id({ iterations: 3 })];
     assert.equal(new Set(ids).size, ids.length, ids.join(' '));
     assert.equal(id({ out: join(dir, 'elsewhere') }), ids[0]);
-    assert.match(ids[0]!, /^content-starry_night-[0-9a-f]{10}$/);
+    assert.match(ids[0]!, /^content-starry_night-[0-9a-f]{16}$/);
   });
 });

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { CONFIG_KEYS, optionName, resolveConfig, type RunConfig } from '../config';
 import { NstError } from '../errors';
-import { runIdFor } from '../run/store';
+import { composeRunId, identityFragment, IDENTITY_KEYS } from '../run/store';
 import { CLIP_INITS, type ClipInit } from './clip';
 import { FLOW_METHODS, type FlowMethod } from './flow';
 
@@ -113,7 +113,10 @@ export function resolveClipConfig(partial: Readonly<Record<string, unknown>>): C
  * every key of the object it is given except the reporting ones, so the video keys ride along.
  */
 export function clipIdFor(clip: ClipConfig): string {
-  return runIdFor({ ...clip.run, video: clip.video } as RunConfig);
+  const run = clip.run;
+  // A run's identity covers only run keys: the video options are one more fragment of it.
+  const video = Object.keys(clip.video).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify((clip.video as unknown as Record<string, unknown>)[k])}`);
+  return composeRunId(run.content, run.style, [...IDENTITY_KEYS.map((k) => identityFragment(run, k)), `"video":{${video.join(',')}}`]);
 }
 
 /** `<out>/<experiment>/<clipId>` */
