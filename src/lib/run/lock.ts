@@ -55,7 +55,8 @@ function lockPath(dir: string): string {
   return join(dir, RUN_FILES.lock);
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this host is alive (EPERM: alive, but another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_STALE_MS, liveLockHolder } from '../run/lock';
+import { DEFAULT_STALE_MS, liveLockHolder, pidAlive } from '../run/lock';
 import { RUN_FILES, writeJson } from '../run/store';
 import { FINISHED, type RunResult, type StepLogs } from '../run/types';
 
@@ -84,14 +84,6 @@ function newerAttempt(dir: string, status: RunStatus): boolean {
   return started !== undefined && Date.parse(started) > Date.parse(status.finishedAt);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Whether a RUNNING status belongs to a process that is still at work: on this host, its pid is alive;
