@@ -28,6 +28,7 @@ import { expandSweep } from '../src/lib/sweep/expand';
 import { runsToDo, runSweep } from '../src/lib/sweep/runner';
 import { parseSweepSpec } from '../src/lib/sweep/spec';
 import { readStatus } from '../src/lib/sweep/status';
+import { TINY_RUN } from './helpers/tiny-run';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nst-reliability-'));
 const mounts: string[] = [];
@@ -40,14 +41,7 @@ before(async () => {
 });
 
 const base = {
-  content: 'data/images/tubingen.jpg',
-  style: ['data/images/starry_night.jpg'],
-  weights: 'random:0',
-  imageSize: 32,
-  contentLayers: ['conv2_2'],
-  styleLayers: ['conv1_1', 'conv2_1'],
-  backend: 'wasm' as const,
-  printEvery: 0,
+  ...TINY_RUN,
   out: tmp,
 };
 const quiet: RunOptions = { log: null, progress: false };

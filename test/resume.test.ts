@@ -21,6 +21,7 @@ import { readCheckpoint, writeCheckpoint, type CheckpointRecord } from '../src/l
 import { run } from '../src/lib/run/run';
 import { runDir, snapshotPath } from '../src/lib/run/store';
 import type { RunOptions } from '../src/lib/run/types';
+import { metricsRows, TINY_RUN, waitFor } from './helpers/tiny-run';
 
 await initBackend('wasm');
 
@@ -121,16 +122,7 @@ describe('checkpoint.bin', () => {
   });
 });
 
-const base = {
-  content: 'data/images/tubingen.jpg',
-  style: ['data/images/starry_night.jpg'],
-  weights: 'random:0',
-  imageSize: 32,
-  contentLayers: ['conv2_2'],
-  styleLayers: ['conv1_1', 'conv2_1'],
-  backend: 'wasm' as const,
-  printEvery: 0,
-};
+const base = TINY_RUN;
 const quiet: RunOptions = { log: null, progress: false };
 
 /** metrics.csv without the wall-clock column. */
@@ -207,18 +199,7 @@ function nst(args: string[]): { child: ChildProcess; done: Promise<Ended> } {
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 
-function rows(dir: string): number {
-  const path = join(dir, 'metrics.csv');
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').length - 1 : 0;
-}
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('nst run under SIGTERM and SIGINT', () => {
   it('stops with a snapshot, summary.json and exit 143 / 130; the same command twice more finishes the uninterrupted image', async () => {
@@ -228,8 +209,8 @@ describe('nst run under SIGTERM and SIGINT', () => {
     const stops: number[] = [];
     for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       const { child, done } = nst(args);
-      const from = rows(dir);
-      await waitFor('a few more iterations', () => rows(dir) >= from + 5);
+      const from = metricsRows(dir);
+      await waitFor('a few more iterations', () => metricsRows(dir) >= from + 5);
       child.kill(signal);
       const end = await done;
       assert.equal(end.code, code, end.stderr);
@@ -238,7 +219,7 @@ describe('nst run under SIGTERM and SIGINT', () => {
       const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
       assert.equal(summary.stopReason, 'interrupted');
       assert.ok(summary.iterations < 150);
-      assert.equal(rows(dir), summary.iterations, 'metrics.csv holds exactly the iterations run');
+      assert.equal(metricsRows(dir), summary.iterations, 'metrics.csv holds exactly the iterations run');
       assert.ok(existsSync(snapshotPath(dir, summary.iterations)), 'a snapshot of the current image');
       stops.push(summary.iterations);
     }

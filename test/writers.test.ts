@@ -22,6 +22,7 @@ import { collectRecords, summaryRows } from '../src/lib/sweep/report';
 import { runOne } from '../src/lib/sweep/runner';
 import { parseSweepSpec } from '../src/lib/sweep/spec';
 import { runState } from '../src/lib/sweep/status';
+import { metricsRows, TINY_RUN, waitFor } from './helpers/tiny-run';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nst-writers-'));
 const children: ChildProcess[] = [];
@@ -34,15 +35,8 @@ before(async () => {
 });
 
 const base = {
-  content: 'data/images/tubingen.jpg',
-  style: ['data/images/starry_night.jpg'],
-  weights: 'random:0',
-  imageSize: 32,
-  contentLayers: ['conv2_2'],
-  styleLayers: ['conv1_1', 'conv2_1'],
+  ...TINY_RUN,
   optimizer: 'adam' as const,
-  backend: 'wasm' as const,
-  printEvery: 0,
 };
 const cli = (iterations: number, out: string) => ['run', '--content', base.content, '--style', base.style[0]!, '--weights', base.weights, '--image-size', '32', '--content-layers', 'conv2_2', '--style-layers', 'conv1_1,conv2_1', '--optimizer', 'adam', '--backend', 'wasm', '--print-every', '0', '--iterations', String(iterations), '--out', out];
 
@@ -62,18 +56,7 @@ function nst(args: string[], env: Record<string, string> = {}, command = process
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 
-function rows(dir: string): number {
-  const path = join(dir, RUN_FILES.metrics);
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').length - 1 : 0;
-}
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('the run lock', () => {
   const folder = (name: string) => {
@@ -148,12 +131,12 @@ describe('two writers', () => {
     const out = join(tmp, 'two-runs');
     const dir = runDir(resolveConfig({ ...base, iterations: 3000, out }));
     const first = nst(cli(3000, out));
-    await waitFor('the first run to iterate', () => rows(dir) >= 3);
+    await waitFor('the first run to iterate', () => metricsRows(dir) >= 3);
     const second = await nst(cli(3000, out)).done;
     assert.equal(second.code, 2, second.stderr);
     assert.match(second.stderr, /error: another process is writing .*: nst run \(pid \d+ on .*, heartbeat \d+ s ago\)/);
-    const at = rows(dir);
-    await waitFor('the first run to go on', () => rows(dir) > at);
+    const at = metricsRows(dir);
+    await waitFor('the first run to go on', () => metricsRows(dir) > at);
     first.child.kill('SIGINT');
     assert.equal((await first.done).code, 130);
     const logged = parseMetricsCsv(readFileSync(join(dir, RUN_FILES.metrics), 'utf8')).map((r) => r.iteration);
@@ -173,7 +156,7 @@ describe('two writers', () => {
       assert.equal(runState(r.dir), 'COMPLETED');
       const log = readFileSync(join(r.dir, 'run.log'), 'utf8');
       assert.equal(log.match(/^completed after/gm)?.length, 1, `run ${r.index} ran ${log.match(/^completed after/gm)?.length} times`);
-      assert.equal(rows(r.dir), 25);
+      assert.equal(metricsRows(r.dir), 25);
     }
     const ran = (s: string) => [...s.matchAll(/run (\d) COMPLETED/g)].map((m) => Number(m[1]));
     assert.deepEqual([...ran(a.stdout), ...ran(b.stdout)].sort(), [0, 1, 2, 3], `${a.stdout}\n---\n${b.stdout}`);
