@@ -77,7 +77,9 @@ export async function installPackagedModel(name: string, opts: { dir?: string } 
   const src = join(packageDir(entry.package), entry.path);
   const req = createRequire(join(src, 'model.min.js'));
   // The bundled modules: model.min.js exports model.json's object, each shard module a base64 string.
-  const model = req(join(src, 'model.min.js')) as { weightsManifest: { paths: string[] }[] };
+  // A copy, because require caches the object and the shard paths are rewritten below: a second
+  // install in one process would otherwise look for `shard.bin.min.js`.
+  const model = structuredClone(req(join(src, 'model.min.js'))) as { weightsManifest: { paths: string[] }[] };
   const tmp = `${target}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
