@@ -241,10 +241,10 @@ describe('weighted sums', () => {
       name,
       layers: [],
       evaluate: (_taps, img) =>
-        tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+        tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
           save([x]);
           return { value: tf.sum(tf.square(x)) as tf.Scalar, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => (backward++, tf.mul(dy, tf.mul(2, saved!))) };
-        })(img) as tf.Scalar,
+        }) as unknown as Parameters<typeof tf.customGrad>[0])(img) as tf.Scalar,
     });
     const img = randomTensor([1, 2, 2, 3], 12, -1, 1) as tf.Tensor4D;
     const sum = weightedSum([
