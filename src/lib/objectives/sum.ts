@@ -76,6 +76,9 @@ export function weightedSum(parts: readonly WeightedPart[], name = 'total'): Wei
       // which walks back only from the total, does not differentiate it (TV at --tv-weight 0: ~4%).
       if (weight !== 0) total = tf.add(total, weighted);
     }
+    // With every weight 0 the total must still depend on the image (its gradient is then 0, and an
+    // optimizer reports convergence) rather than be a constant tfjs refuses to differentiate.
+    if (frozen.length > 0 && frozen.every((p) => p.weight === 0)) total = tf.add(total, groups[frozen[0]!.objective.name]!);
     return { total, groups, terms };
   }
 
