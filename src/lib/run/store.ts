@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { DEFAULT_CONFIG, type RunConfig } from '../config';
+import { DEFAULT_CONFIG, LATER_KEYS, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { writeFileAtomic } from '../image/io';
 import { describeFsError } from './fs-errors';
@@ -34,18 +34,25 @@ function stem(path: string): string {
   return basename(path, extname(path)).replace(/[^\w-]+/g, '_').slice(0, 24) || 'none';
 }
 
+/** True for a key left out of the identity at this value: backend `auto`, and LATER_KEYS at their default. */
+function leftOut(key: string, value: unknown): boolean {
+  if (key === 'backend') return value === 'auto';
+  return (LATER_KEYS as readonly string[]).includes(key) && canonical(value) === canonical(DEFAULT_CONFIG[key as keyof RunConfig]);
+}
+
 /** The part of a resolved config that decides what a run computes (what its id hashes). */
 function runIdentity(cfg: RunConfig): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !(k === 'backend' && v === 'auto')));
+  return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !leftOut(k, v)));
 }
 
 /** The config keys a run id can depend on, in the order the identity is hashed. */
 export const IDENTITY_KEYS: readonly string[] = Object.freeze(Object.keys(DEFAULT_CONFIG).filter((k) => !NOT_IN_ID.includes(k as keyof RunConfig)).sort());
 
-/** One key's part of the hashed identity, `"key":value`, or '' when the key is left out (backend auto). */
+/** One key's part of the hashed identity, `"key":value`, or '' when the key is left out (leftOut). */
 export function identityFragment(cfg: RunConfig, key: string): string {
-  if (key === 'backend' && cfg.backend === 'auto') return '';
-  return `${JSON.stringify(key)}:${canonical((cfg as unknown as Record<string, unknown>)[key])}`;
+  const value = (cfg as unknown as Record<string, unknown>)[key];
+  if (leftOut(key, value)) return '';
+  return `${JSON.stringify(key)}:${canonical(value)}`;
 }
 
 /**
