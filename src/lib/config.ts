@@ -431,6 +431,14 @@ export function stagesOf(cfg: Pick<RunConfig, 'schedule' | 'stageIterations' | '
   return cfg.schedule.map((imageSize, i) => ({ imageSize, iterations: cfg.stageIterations[Math.min(i, cfg.stageIterations.length - 1)] ?? cfg.iterations }));
 }
 
+/** Stage `index` of stagesOf(cfg); a stage the run does not have is a wiring bug. */
+export function stageOf(cfg: Parameters<typeof stagesOf>[0], index: number): { imageSize: number; iterations: number } {
+  const stages = stagesOf(cfg);
+  const stage = stages[index];
+  if (!stage) throw new Error(`stage ${index} of a run with ${stages.length} stage(s)`);
+  return stage;
+}
+
 /** Style blend weights normalised to sum 1. */
 export function styleBlendWeights(cfg: Pick<RunConfig, 'style' | 'styleBlend'>): number[] {
   const raw = cfg.styleBlend.length > 0 ? cfg.styleBlend : cfg.style.map(() => 1);

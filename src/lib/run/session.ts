@@ -1,4 +1,6 @@
-/**
+    // Images at this stage's size; everything else is the whole run's config.
+    const sized: RunConfig = opts.stage === undefined ? cfg : { ...cfg, imageSize: stageOf(cfg, opts.stage).imageSize };
+    inputs = await loadInputs(sized, !given && (!spatial || cfg.init === 'style'));/**
  * A style-transfer session: everything a run needs, set up once (backend, weights, images, targets,
  * objective, optimizer), then stepped. `run()` is the common case over a session; coarse-to-fine or
  * custom loops drive sessions themselves instead of copying the loop.
@@ -6,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
-import { INITS, resolveConfig, styleBlendWeights, type RunConfig } from '../config';
+import { INITS, resolveConfig, stageOf, styleBlendWeights, type RunConfig } from '../config';
 import { chromaError } from '../colour/chroma-error';
 import { colourControlledInputs, colourControlledResult } from '../colour/control';
 import { NstError } from '../errors';
@@ -171,6 +173,12 @@ export interface SessionOptions {
    * layers and measures are the config's. Borrowed: they must outlive the session.
    */
   styleTargets?: GatysTargets;
+  /**
+   * The coarse-to-fine stage (index into the config's `schedule`) this session runs: its images are
+   * loaded at that stage's size. The config, run id and folder stay the whole run's. Default: the
+   * output size (`imageSize`, the last stage).
+   */
+  stage?: number;
 }
 
 /**
@@ -271,7 +279,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     // With given style targets the session owns (and disposes) only its content targets.
     targets = given ? { ...given, content: own.content, dispose: own.dispose } : own;
     if (spatial) {
-      regions = await loadRegions(cfg, inputs.hw, content!);
+      regions = await loadRegions(sized, inputs.hw, content!);
       const layerWeights = styleWeightsFor(cfg, cfg.styleLayers.map((l) => net.taps.find((t) => t.name === l)!.channels));
       guided = regionStyle(net, controlled!.content, regions, { styleLayers: cfg.styleLayers, layerWeights, normalization: cfg.normalization, propagation: cfg.guidePropagation });
     }
