@@ -14,7 +14,8 @@ import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../backend';
-import { resolveConfig, type RunConfig } from '../config';
+import { changesResult } from '../colour/control';
+import { resolveConfig, stageOf, stagesOf, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { saveImage } from '../image/io';
 import { LIBRARY_VERSION } from '../version';
@@ -31,11 +32,17 @@ import { bindNetwork } from '../net/bind-network';
 import type { FeatureNetwork } from '../net/network';
 import { createSession, describeSession, DivergedError, openNetwork, type Session } from './session';
 import { MetricsCsv, parseMetricsCsv, RUN_FILES, runDir, runIdFor, snapshotPath, storedConfigDifference, writeJson } from './store';
-import type { RunCallbacks, RunOptions, RunResult, StepLogs, StopReason } from './types';
+import { logGroups, type RunCallbacks, type RunOptions, type RunResult, type StepLogs, type StopReason } from './types';
 
+/**
+ * The progress line: the total and every group of the objective tree (`content`, `style`, a region's
+ * `style/sky`, …), leaving out the groups that are 0 besides content and style (an unweighted TV).
+ */
 function formatLogs(l: StepLogs, total: number): string {
   const e = (v: number) => v.toExponential(3);
-  return `iter ${String(l.iteration).padStart(String(total).length)}/${total}  total ${e(l.total)}  content ${e(l.content)}  style ${e(l.style)}${l.tv ? `  tv ${e(l.tv)}` : ''}  (${l.evaluations} evals)`;
+  const groups = Object.entries(logGroups(l)).filter(([name, v]) => v !== 0 || name === 'content' || name === 'style');
+  const stage = l.stage === undefined ? '' : `stage ${l.stage + 1}  `;
+  return `${stage}iter ${String(l.iteration).padStart(String(total).length)}/${total}  total ${e(l.total)}${groups.map(([name, v]) => `  ${name} ${e(v)}`).join('')}  (${l.evaluations} evals)`;
 }
 
 async function saveCurrent(session: Session, path: string): Promise<void> {
@@ -98,8 +105,10 @@ async function preflight(cfg: RunConfig, dir: string, resume: NonNullable<RunOpt
   const [h, w] = geometry ? await checkRunLimits(cfg, { net: geometry, backend }) : await outputSize(cfg);
   // Presets name several layers: the columns are counted generously (a metrics.csv row is small).
   const columns = 7 + 8 * (cfg.contentLayers.length + cfg.styleLayers.length) + 1;
-  const images = 1 + (cfg.saveEvery > 0 ? Math.floor(cfg.iterations / cfg.saveEvery) : 1);
-  checkFreeSpace(dir, runOutputBytes({ pixels: h * w, checkpointVectors: checkpointVectors(cfg), images, iterations: cfg.iterations, columns }));
+  // Every stage of a coarse-to-fine run logs rows and snapshots; the last is the largest.
+  const iterations = stagesOf(cfg).reduce((sum, s) => sum + s.iterations, 0);
+  const images = 2 + (cfg.saveEvery > 0 ? Math.floor(iterations / cfg.saveEvery) : 1);
+  checkFreeSpace(dir, runOutputBytes({ pixels: h * w, checkpointVectors: checkpointVectors(cfg), images, iterations, columns }));
   if (resume === 'never') return undefined;
   const saved = await withFsErrors('cannot read the checkpoint', dir, () => readCheckpoint(join(dir, RUN_FILES.checkpoint)));
   if (!saved) {
@@ -113,7 +122,14 @@ async function preflight(cfg: RunConfig, dir: string, resume: NonNullable<RunOpt
       `rerun with --backend ${saved.backend} to continue it exactly, or --restart to start over on ${backend.name}`,
     );
   }
-  if (saved.checkpoint.iteration > cfg.iterations) throw new NstError(`the checkpoint in ${dir} is at iteration ${saved.checkpoint.iteration}, past --iterations ${cfg.iterations}`, 'rerun with --restart');
+  const stages = stagesOf(cfg);
+  const stage = saved.stage ?? 0;
+  if (stage >= stages.length || (saved.stage === undefined) !== (cfg.schedule.length === 0)) {
+    throw new NstError(`the checkpoint in ${dir} is of stage ${stage + 1}, the run has ${stages.length} stage(s)`, 'rerun with --restart');
+  }
+  if (saved.checkpoint.iteration > stages[stage]!.iterations) {
+    throw new NstError(`the checkpoint in ${dir} is at iteration ${saved.checkpoint.iteration}, past --iterations ${stages[stage]!.iterations}`, 'rerun with --restart');
+  }
   return saved;
 }
 
@@ -160,9 +176,10 @@ interface RunState {
   started: number;
 }
 
-/** How one stage's loop ended. */
+/** How one stage's loop ended, and the objective at its final iterate (whose row it logged). */
 interface StageEnd {
   stopReason: StopReason;
+  final: StepLogs;
 }
 
 /** Iterations of the stages before `stage`: a run's snapshots are one series across its stages. */
@@ -224,8 +241,8 @@ async function runLocked(cfg: RunConfig, net: FeatureNetwork, dir: string, lock:
         state ??= { ...(await beginRun(session, cfg, dir, saved, options)), lock };
         if (saved && stage === firstStage) session.restore(saved.checkpoint);
         if (staged) state.log?.(`stage ${stage + 1}/${stages.length}: ${stages[stage]!.imageSize} px, ${stages[stage]!.iterations} iterations`);
-        const { stopReason } = await runStage(state, session, staged ? stage : undefined);
-        if (stopReason === 'interrupted' || stage === stages.length - 1) return await endRun(state, session, stopReason, staged ? stage : undefined);
+        const end = await runStage(state, session, staged ? stage : undefined);
+        if (end.stopReason === 'interrupted' || stage === stages.length - 1) return await endRun(state, session, end, staged ? stage : undefined);
         carried = session.image();
       } finally {
         session.dispose();
@@ -268,10 +285,19 @@ async function runStage(state: RunState, session: Session, stage: number | undef
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar ? new ProgressBar(iterations) : undefined;
   const started = performance.now();
+  const stageHistory = history.filter((l) => l.stage === stage);
+  // One row per iterate, 0 (the start) to the final one: history, metrics.csv and every callback.
+  const record = async (logs: StepLogs) => {
+    history.push(logs);
+    stageHistory.push(logs);
+    csv.append(logs);
+    bar?.update(logs.iteration, `loss ${logs.total.toExponential(3)}`, started);
+    if (cfg.printEvery > 0 && logs.iteration % cfg.printEvery === 0 && !bar) log?.(formatLogs(logs, iterations));
+    for (const cb of callbacks) await cb.onStepEnd?.(logs, info);
+  };
   let stopReason: StopReason = 'completed';
   // The last iterate whose loss was seen finite (the start of the last step that succeeded).
   let lastGood: { image: tf.Tensor4D; iteration: number } | null = null;
-  const stageHistory = history.filter((l) => l.stage === stage);
   try {
     while (session.iteration < iterations) {
       if (options.signal?.aborted) {
@@ -294,16 +320,12 @@ async function runStage(state: RunState, session: Session, stage: number | undef
       }
       lastGood?.image.dispose();
       lastGood = before;
-      history.push(logs);
-      stageHistory.push(logs);
-      csv.append(logs);
-      bar?.update(logs.iteration, `loss ${logs.total.toExponential(3)}`, started);
-      if (cfg.printEvery > 0 && logs.iteration % cfg.printEvery === 0 && !bar) log?.(formatLogs(logs, iterations));
-      for (const cb of callbacks) await cb.onStepEnd?.(logs, info);
-      if (cfg.saveEvery > 0 && logs.iteration % cfg.saveEvery === 0) {
-        const path = snapshotPath(info.dir, offset + logs.iteration);
+      await record(logs);
+      const done = session.iteration;
+      if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0) {
+        const path = snapshotPath(info.dir, offset + done);
         await saveCurrent(session, path);
-        for (const cb of callbacks) await cb.onSnapshot?.(offset + logs.iteration, path, info);
+        for (const cb of callbacks) await cb.onSnapshot?.(offset + done, path, info);
       }
       // At most a tenth of the run goes into checkpoints (0: after every iteration).
       if (performance.now() - checkpointedAt >= (everyMs > 0 ? Math.max(everyMs, 10 * checkpointMs) : 0)) await checkpoint();
@@ -324,16 +346,18 @@ async function runStage(state: RunState, session: Session, stage: number | undef
     bar?.end();
   }
   if (stopReason === 'interrupted' && checkpointIteration !== session.iteration) await checkpoint();
-  return { stopReason };
+  const final = tagged(session.score().logs);
+  // The final iterate's row; a resumed run drops it and logs that iterate again as its first step's start.
+  await record(final);
+  return { stopReason, final };
 }
 
 /** summary.json, final.png (and final-raw.png) or the interrupted run's snapshot, onRunEnd. */
-async function endRun(state: RunState, session: Session, stopReason: StopReason, stage: number | undefined): Promise<RunResult> {
+async function endRun(state: RunState, session: Session, { stopReason, final }: StageEnd, stage: number | undefined): Promise<RunResult> {
   const { cfg, callbacks, log, history, resumedFrom } = state;
   const { info } = session;
   const offset = iterationsBefore(cfg, stage ?? 0);
   const interrupted = stopReason === 'interrupted';
-  const final = session.score().logs;
   const finalImage = interrupted ? snapshotPath(info.dir, offset + session.iteration) : join(info.dir, RUN_FILES.final);
   // An interrupted run's snapshot is the image as it runs, like every snapshot; a finished run's final.png has the colour controls applied.
   const result = interrupted ? session.image() : session.result();
@@ -390,6 +414,8 @@ async function diverged(
   lastGood: { image: tf.Tensor4D; iteration: number } | null,
   current: { image: tf.Tensor4D; iteration: number },
   checkpointPath: string,
+  /** Iterations of earlier coarse-to-fine stages: the snapshot series runs across them. */
+  offset: number,
 ): Promise<NstError> {
   const { info, config: cfg } = session;
   const atInitialImage = session.evaluations === 1;
@@ -404,7 +430,7 @@ async function diverged(
   }
   current.image.dispose();
   lastGood?.image.dispose();
-  const snapshot = kept === null ? null : snapshotPath(info.dir, kept);
+  const snapshot = kept === null ? null : snapshotPath(info.dir, offset + kept);
   if (snapshot) await saveCurrent(session, snapshot);
   const { cause, hint } = divergenceCause(cfg, bad, atInitialImage);
   await write(join(info.dir, RUN_FILES.summary), { stopReason: 'diverged', iterations: kept ?? 0, evaluations: session.evaluations, error: `${e.message}: ${cause}`, hint, lastFinite: snapshot, backend: info.backend.name });

@@ -1,6 +1,4 @@
-    // Images at this stage's size; everything else is the whole run's config.
-    const sized: RunConfig = opts.stage === undefined ? cfg : { ...cfg, imageSize: stageOf(cfg, opts.stage).imageSize };
-    inputs = await loadInputs(sized, !given && (!spatial || cfg.init === 'style'));/**
+/**
  * A style-transfer session: everything a run needs, set up once (backend, weights, images, targets,
  * objective, optimizer), then stepped. `run()` is the common case over a session; coarse-to-fine or
  * custom loops drive sessions themselves instead of copying the loop.
@@ -55,7 +53,10 @@ export interface Session {
   readonly groupNames: readonly string[];
   readonly iteration: number;
   readonly evaluations: number;
-  /** One optimizer iteration; returns the objective at the iterate it started from. */
+  /**
+   * One optimizer iteration; returns the objective at the iterate it started from, labelled with that
+   * iterate's index (0: the starting image). `score()` after the last step gives the final iterate's row.
+   */
   step(): StepLogs;
   /** The current image as the network sees it, RGB 0..255 [1,H,W,3] (caller disposes). */
   image(): tf.Tensor4D;
@@ -244,8 +245,8 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
   const net = opts.net ?? (await openNetwork(requested));
   let cfg: RunConfig;
   let notes: string[] = [];
-  let inputs: Awaited<ReturnType<typeof loadInputs>> |  let controlled: ReturnType<typeof colourControlledInputs> | null = null;
-  let controlled: ReturnType<typeof colourControlledInputs> | undefined;
+  let inputs: Awaited<ReturnType<typeof loadInputs>> | undefined;
+  let controlled: ReturnType<typeof colourControlledInputs> | null = null;
   let regions: RegionImages[] = [];
   let guided: RegionStyle | undefined;
   let targets: GatysTargets | undefined;
@@ -263,7 +264,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     const spatial = cfg.regions.length > 0;
     if (spatial && given) throw new NstError('--regions: a session with given style targets has no regions', 'compute the style targets per region, or run without regions');
     if (spatial) checkRegionStyleLoss(cfg);
-    inputs = await loadInputs(cfg, !given && (!spatial || cfg.init === 'style'));
+    // Images at this stage's size; everything else is the whole run's config.
+    const sized: RunConfig = opts.stage === undefined ? cfg : { ...cfg, imageSize: stageOf(cfg, opts.stage).imageSize };
+    inputs = await loadInputs(sized, !given && (!spatial || cfg.init === 'style'));
     content = inputs.content;
     // The targets see the images under the colour control (Gatys et al. 2017 §5).
     controlled = content ? colourControlledInputs(cfg, content, inputs.styles) : null;
@@ -406,8 +409,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     },
     step() {
       iteration++;
-      // Logged at the iterate the step started from (L-BFGS may reuse its last line-search point there).
-      return { ...optimizer!.step(param!.variable, closure).start.logs, iteration, evaluations, elapsedMs: performance.now() - startedAt };
+      // The iterate the step started from (L-BFGS may reuse its last line-search point there): its
+      // loss is known without another evaluation, so the row is that iterate's, `iteration - 1`.
+      return { ...optimizer!.step(param!.variable, closure).start.logs, iteration: iteration - 1, evaluations, elapsedMs: performance.now() - startedAt };
     },
     image() {
       return param!.toRgb();

@@ -77,6 +77,8 @@ export const RUN_FILES = {
   config: 'config.json',
   metrics: 'metrics.csv',
   final: 'final.png',
+  /** The result as it ran, beside a final.png that colour controls changed. */
+  finalRaw: 'final-raw.png',
   summary: 'summary.json',
   snapshots: 'snapshots',
   checkpoint: 'checkpoint.bin',
@@ -136,11 +138,12 @@ export interface MetricsPosition {
 }
 
 /**
- * metrics.csv: one row per iterate, appended as the run goes so a killed run keeps its curve. The
- * columns are `[stage,] iteration, elapsed_ms, evaluations, total`, the groups and the leaf terms
- * (a run of the plain objective: `content, style, tv`, then `content/conv4_2, style/conv1_1, …`). A row
- * is written whole or not at all: when a write fails part way (a full disk), the file is cut back to
- * where the row began.
+ * metrics.csv: one row per iterate (0: the starting image, the last: the final image; a coarse-to-fine
+ * run: per stage), appended as the run goes so a killed run keeps its curve. The columns are
+ * `[stage,] iteration, elapsed_ms, evaluations, total`, the groups and the leaf terms (a run of the
+ * plain objective: `content, style, tv`, then `content/conv4_2, style/conv1_1, …`). A row is written
+ * whole or not at all: when a write fails part way (a full disk), the file is cut back to where the
+ * row began.
  */
 export class MetricsCsv {
   private constructor(
@@ -159,8 +162,9 @@ export class MetricsCsv {
   }
 
   /**
-   * Continues the metrics.csv of an interrupted run from its checkpoint at `at`: rows after it (logged
-   * after the checkpoint, and about to be computed again) are dropped, as is a partial last line.
+   * Continues the metrics.csv of an interrupted run from its checkpoint at `at`: the rows of that
+   * iterate and after it (logged after the checkpoint, or as the interrupted run's final row, and about to
+   * be computed again) are dropped, as is a partial last line. A coarse-to-fine run keeps earlier stages' rows.
    */
   static async resume(dir: string, columns: MetricsColumns, at: MetricsPosition): Promise<MetricsCsv> {
     const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), columns);
@@ -173,8 +177,8 @@ export class MetricsCsv {
     lines.pop(); // the text after the last newline: '' or a row cut short
     const kept = lines.filter((l) => {
       const [first, second] = l.split(',', 2).map(Number);
-      if (!columns.staged) return first! <= at.iteration;
-      return first! < (at.stage ?? 0) || (first === (at.stage ?? 0) && second! <= at.iteration);
+      if (!columns.staged) return first! < at.iteration;
+      return first! < (at.stage ?? 0) || (first === (at.stage ?? 0) && second! < at.iteration);
     });
     await writeFileAtomic(csv.path, header + kept.map((l) => l + '\n').join(''));
     return csv;
