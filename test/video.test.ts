@@ -93,7 +93,7 @@ describe('video on the session (6 frames, 64 px, mobilenet_v2)', () => {
     const rows = parseClipMetrics(readFileSync(join(temporal.dir, 'metrics.csv'), 'utf8'));
     for (let k = 0; k < FRAMES; k++) {
       const frame = rows.filter((r) => r.frame === k);
-      assert.equal(frame.length, base.iterations, `frame ${k}: one row per iteration`);
+      assert.equal(frame.length, base.iterations + 1, `frame ${k}: one row per iterate, the final one included`);
       const [first, last] = [frame[0]!.logs, frame[frame.length - 1]!.logs];
       assert.ok(last.style < first.style, `frame ${k}: style ${first.style} → ${last.style}`);
       assert.equal('temporal' in last.terms, k > 0, `frame ${k}: the temporal term is logged from frame 1 on`);
