@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { initBackend } from '../src/lib/backend';
 import { colourControlledInputs } from '../src/lib/colour/control';
 import { rgbToYiq } from '../src/lib/colour/yiq';
@@ -109,5 +110,109 @@ describe('the luminance parameterisation in a session', () => {
       a.dispose();
       b.dispose();
     }
+  });
+});
+
+/** Two regions of the Neckarfront photo, each with its own style. */
+const REGIONS = [
+  { name: 'sky', contentMask: 'data/masks/tubingen_sky.png', style: ['data/images/starry_night.jpg'] },
+  { name: 'town', contentMask: 'data/masks/tubingen_town.png', style: ['data/images/the_scream.jpg'], styleWeight: 2 },
+];
+/** The tiny run without its style: with regions, the style images are the regions'. */
+const { style: _style, ...TINY_REGIONS } = TINY_RUN;
+
+describe('spatial control (§4) and loss groups as data', () => {
+  it('two regions, two styles: every region\'s style term falls ≥10× in 30 L-BFGS iterations at 64 px', async () => {
+    const s = await createSession({ ...TINY_REGIONS, imageSize: 64, regions: REGIONS, guidePropagation: 'inside' });
+    try {
+      assert.deepEqual(s.groupNames, ['content', 'style', 'style/sky', 'style/town', 'tv']);
+      assert.deepEqual(s.termNames.filter((t) => t.startsWith('style/')), ['style/sky/conv1_1', 'style/sky/conv2_1', 'style/town/conv1_1', 'style/town/conv2_1']);
+      const first = s.step();
+      for (let i = 1; i < 30; i++) s.step();
+      const last = s.score().logs;
+      for (const region of ['sky', 'town']) {
+        const ratio = first.groups![`style/${region}`]! / last.groups![`style/${region}`]!;
+        assert.ok(ratio >= 10, `style/${region} fell ${ratio.toFixed(1)}×`);
+      }
+      // The groups follow the tree: the regions make up the style group, and the three top groups the total.
+      for (const l of [first, last]) {
+        const g = l.groups!;
+        assert.ok(Math.abs(g['style/sky']! + g['style/town']! - g.style!) <= 1e-5 * g.style!, 'regions sum to style');
+        assert.ok(Math.abs(g.content! + g.style! + g.tv! - l.total) <= 1e-5 * l.total, 'groups sum to total');
+        // β·(1·Σ_l w_l E_sky,l + 2·Σ_l w_l E_town,l), w_l = 1/2 (gatys2016).
+        const byTerms = 1e3 * 0.5 * (l.terms['style/sky/conv1_1']! + l.terms['style/sky/conv2_1']! + 2 * (l.terms['style/town/conv1_1']! + l.terms['style/town/conv2_1']!));
+        assert.ok(Math.abs(byTerms - g.style!) <= 1e-4 * g.style!, `style group ${g.style} vs terms ${byTerms}`);
+      }
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('a run logs each region\'s group and terms as metrics.csv columns, and reads them back', async () => {
+    const r = await run({ ...TINY_REGIONS, out: tmp, experiment: 'regions', regions: REGIONS, iterations: 2 }, { log: null });
+    const header = readFileSync(join(r.dir, RUN_FILES.metrics), 'utf8').split('\n')[0]!;
+    assert.equal(header, 'iteration,elapsed_ms,evaluations,total,content,style,style/sky,style/town,tv,content/conv2_2,style/sky/conv1_1,style/sky/conv2_1,style/town/conv1_1,style/town/conv2_1,tv/image');
+    const rows = parseMetricsCsv(readFileSync(join(r.dir, RUN_FILES.metrics), 'utf8'));
+    assert.equal(rows.length, 3);
+    assert.deepEqual(Object.keys(rows[2]!.groups!), ['content', 'style', 'style/sky', 'style/town', 'tv']);
+    assert.equal(rows[2]!.groups!['style/sky'], r.final.groups!['style/sky']);
+    assert.ok(!('style/sky' in rows[2]!.terms));
+  });
+
+  it('refuses a region that vanishes at a tap, and style losses other than the Gram matrix', async () => {
+    await assert.rejects(createSession({ ...TINY_REGIONS, regions: REGIONS, styleLoss: 'w2' }), (e: unknown) => e instanceof NstError && /Gram/.test(e.message));
+    assert.throws(() => resolveConfig({ ...TINY_RUN, style: ['data/images/shipwreck.jpg'], regions: REGIONS }), (e: unknown) => e instanceof NstError && /regions/.test(e.message));
+    // An 8 px square of a 64 px mask is 4 px at 32 px: conv2_1's 10 px receptive field does not fit in it.
+    const spot = join(tmp, 'spot.png');
+    const pixels = Buffer.alloc(64 * 48 * 3);
+    for (let y = 20; y < 28; y++) for (let x = 28; x < 36; x++) pixels.fill(255, 3 * (y * 64 + x), 3 * (y * 64 + x) + 3);
+    await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(spot);
+    const spotted = [{ name: 'spot', contentMask: spot, style: ['data/images/starry_night.jpg'] }];
+    await assert.rejects(createSession({ ...TINY_REGIONS, guidePropagation: 'inside', regions: spotted }), (e: unknown) => e instanceof NstError && /region 'spot' of the content image vanishes at conv2_1/.test(e.message));
+    const simple = await createSession({ ...TINY_REGIONS, guidePropagation: 'simple', regions: spotted });
+    simple.dispose();
+  });
+});
+
+describe('coarse-to-fine (§6)', () => {
+  const { imageSize: _size, ...tiny } = TINY_RUN;
+  const cfg = { ...tiny, schedule: [32, 64], stageIterations: [5], saveEvery: 5, out: tmp };
+
+  it('runs the stages in one folder: a stage column, one row per iterate of every stage, one snapshot series', async () => {
+    const r = await run({ ...cfg, experiment: 'c2f' }, { log: null });
+    const rows = parseMetricsCsv(readFileSync(join(r.dir, RUN_FILES.metrics), 'utf8'));
+    assert.ok(readFileSync(join(r.dir, RUN_FILES.metrics), 'utf8').startsWith('stage,iteration,'));
+    assert.deepEqual(rows.map((l) => [l.stage, l.iteration]), [0, 1].flatMap((st) => [0, 1, 2, 3, 4, 5].map((i) => [st, i])));
+    for (const f of ['snapshots/iter_00005.png', 'snapshots/iter_00010.png', 'final.png']) assert.ok(existsSync(join(r.dir, f)), f);
+    const final = await loadImage(r.finalImage, {});
+    assert.deepEqual(final.shape.slice(1, 3), [48, 64]);
+    final.dispose();
+    // Stage 2 starts from the upsampled stage-1 result: below where a 64 px run from noise starts.
+    const fresh = await createSession({ ...TINY_RUN, imageSize: 64 });
+    const fromNoise = fresh.score().logs.total;
+    fresh.dispose();
+    const stage2 = rows.find((l) => l.stage === 1 && l.iteration === 0)!;
+    assert.ok(stage2.total < fromNoise, `stage 2 starts at ${stage2.total}, a 64 px run from noise at ${fromNoise}`);
+  });
+
+  it('an interrupted multi-stage run continues in its unfinished stage to the uninterrupted image', async () => {
+    const whole = await run({ ...cfg, experiment: 'c2f-whole' }, { log: null });
+    const cut = { ...cfg, experiment: 'c2f-cut' };
+    const controller = new AbortController();
+    const first = await run(cut, { log: null, signal: controller.signal, callbacks: { onStepEnd: (l) => void (l.stage === 1 && l.iteration === 2 && controller.abort()) } });
+    assert.equal(first.stopReason, 'interrupted');
+    const second = await run(cut, { log: null });
+    assert.equal(second.stopReason, 'completed');
+    assert.equal(second.resumedFrom, 3);
+    const rows = parseMetricsCsv(readFileSync(join(second.dir, RUN_FILES.metrics), 'utf8'));
+    assert.deepEqual(rows.map((l) => [l.stage, l.iteration]), [0, 1].flatMap((st) => [0, 1, 2, 3, 4, 5].map((i) => [st, i])));
+    assert.deepEqual(readFileSync(second.finalImage), readFileSync(whole.finalImage));
+  });
+
+  it('refuses schedules that do not increase and an image size other than the last stage\'s', () => {
+    assert.throws(() => resolveConfig({ ...tiny, schedule: [64, 32] }), /must increase/);
+    assert.throws(() => resolveConfig({ ...tiny, schedule: [32, 64], imageSize: 128 }), /last size/);
+    assert.throws(() => resolveConfig({ ...tiny, stageIterations: [3] }), /needs a --schedule/);
+    assert.equal(resolveConfig({ ...tiny, schedule: [32, 64] }).imageSize, 64);
   });
 });
