@@ -17,6 +17,7 @@ import { resolveConfig } from '../src/lib/config';
 import { NstError } from '../src/lib/errors';
 import { loadImage } from '../src/lib/image/io';
 import { run } from '../src/lib/run/run';
+import { scaleControlledStyle } from '../src/lib/run/scale-control';
 import { createSession } from '../src/lib/run/session';
 import { parseMetricsCsv, RUN_FILES } from '../src/lib/run/store';
 import { TINY_RUN } from './helpers/tiny-run';
@@ -214,5 +215,30 @@ describe('coarse-to-fine (§6)', () => {
     assert.throws(() => resolveConfig({ ...tiny, schedule: [32, 64], imageSize: 128 }), /last size/);
     assert.throws(() => resolveConfig({ ...tiny, stageIterations: [3] }), /needs a --schedule/);
     assert.equal(resolveConfig({ ...tiny, schedule: [32, 64] }).imageSize, 64);
+  });
+});
+
+describe('scale control (§6)', () => {
+  it('makes the new style image by texture synthesis of the fine style\'s low layers, started from the coarse style', async () => {
+    const fine = 'data/images/starry_night.jpg';
+    const made = await scaleControlledStyle({ fineStyle: fine, coarseStyle: 'data/images/the_scream.jpg' }, { weights: 'random:0', imageSize: 32, iterations: 3, backend: 'wasm', out: tmp, printEvery: 0 }, { log: null });
+    assert.equal(made.stopReason, 'completed');
+    assert.deepEqual(made.config.styleLayers, ['conv1_1', 'conv2_1']);
+    assert.deepEqual(made.config.style, [fine]);
+    assert.equal(made.config.init, 'data/images/the_scream.jpg');
+    // Started from the coarse style, a few iterations keep its layout: the image is nearer to it than to the fine style.
+    const img = await loadImage(made.finalImage, {});
+    const [, h, w] = img.shape;
+    const rms = async (path: string) => {
+      const other = await loadImage(path, { size: [h, w] });
+      const d = host(() => tf.sqrt(tf.mean(tf.square(tf.sub(img, other)))));
+      other.dispose();
+      return d[0]!;
+    };
+    const [toCoarse, toFine] = [await rms('data/images/the_scream.jpg'), await rms(fine)];
+    img.dispose();
+    assert.ok(toCoarse < toFine, `RMS to the coarse style ${toCoarse}, to the fine style ${toFine}`);
+    const transfer = await run({ ...TINY_RUN, style: [made.finalImage], iterations: 1, out: tmp, experiment: 'scale' }, { log: null });
+    assert.equal(transfer.stopReason, 'completed');
   });
 });
