@@ -33,6 +33,9 @@ const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
   '08-colour-control': { charts: ['chroma-error'], images: ['results'] },
+  '09-spatial-control': { charts: ['loss', 'region-terms'], images: ['results'] },
+  '10-scale-control': { charts: ['synthesis-terms'], images: ['results'] },
+  '11-coarse-to-fine': { charts: ['style-terms', 'loss-by-stage'], images: ['results'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
 
