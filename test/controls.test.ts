@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -216,6 +216,11 @@ describe('coarse-to-fine (§6)', () => {
     assert.throws(() => resolveConfig({ ...tiny, stageIterations: [3] }), /needs a --schedule/);
     assert.equal(resolveConfig({ ...tiny, schedule: [32, 64] }).imageSize, 64);
   });
+
+  it('refuses, before any compute, a first stage too small for the layers', async () => {
+    await assert.rejects(run({ ...cfg, schedule: [1, 64], experiment: 'c2f-small' }, { log: null }), (e: unknown) => e instanceof NstError && /^the first --schedule size 1: .* too small for conv2_/.test(e.message));
+    assert.ok(!existsSync(join(tmp, 'c2f-small')) || readdirSync(join(tmp, 'c2f-small')).every((d) => !existsSync(join(tmp, 'c2f-small', d, RUN_FILES.metrics))), 'no half-written run folder');
+  });
 });
 
 describe('scale control (§6)', () => {
@@ -240,5 +245,27 @@ describe('scale control (§6)', () => {
     assert.ok(toCoarse < toFine, `RMS to the coarse style ${toCoarse}, to the fine style ${toFine}`);
     const transfer = await run({ ...TINY_RUN, style: [made.finalImage], iterations: 1, out: tmp, experiment: 'scale' }, { log: null });
     assert.equal(transfer.stopReason, 'completed');
+  });
+});
+
+describe('tensor hygiene with the controls', () => {
+  it('luminance parameterisation, colour control and regions: the tensor count does not grow, and dispose frees all', async () => {
+    const before = tf.memory().numTensors;
+    const s = await createSession({ ...TINY_REGIONS, regions: REGIONS, param: 'luminance', colour: 'histogram', historySize: 3 });
+    try {
+      const counts: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        s.step();
+        counts.push(tf.memory().numTensors);
+      }
+      // L-BFGS holds history pairs until its history is full (3 here); after that nothing may grow.
+      assert.deepEqual(counts.slice(4), counts.slice(4).map(() => counts[4]), `counts: ${counts.join(',')}`);
+      tf.dispose([s.result(), s.image()]);
+      s.score();
+      assert.equal(tf.memory().numTensors, counts[4]);
+    } finally {
+      s.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before);
   });
 });

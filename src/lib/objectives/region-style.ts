@@ -53,12 +53,12 @@ function guidedStatistic(normalization: Normalization, features: tf.Tensor4D, gu
 }
 
 /** A mask propagated to a tap's map; a region that vanishes there is refused, naming what to change. */
-function guideAt(mask: tf.Tensor2D, tap: TapInfo, map: tf.Tensor4D, propagation: GuidePropagation, what: string): tf.Tensor2D {
-  const guide = propagateGuide(mask, tap, [map.shape[1], map.shape[2]], propagation);
+function guideAt(mask: tf.Tensor2D, tap: TapInfo, map: readonly [number, number], propagation: GuidePropagation, what: string): tf.Tensor2D {
+  const guide = propagateGuide(mask, tap, map, propagation);
   if (guideCoverage(guide) === 0) {
     guide.dispose();
     throw new NstError(
-      `${what} vanishes at ${tap.name} under --guide-propagation ${propagation} (its ${map.shape[2]}×${map.shape[1]} map has no position inside it)`,
+      `${what} vanishes at ${tap.name} under --guide-propagation ${propagation} (its ${map[1]}×${map[0]} map has no position inside it)`,
       propagation === 'inside' ? 'use --guide-propagation simple or all, leave out the deepest style layers, or enlarge the region' : 'leave out the deepest style layers, or enlarge the region',
     );
   }
@@ -73,26 +73,25 @@ export function regionStyle(net: FeatureExtractor & { taps: readonly TapInfo[] }
   const owned: tf.Tensor[] = [];
   const tapInfo = (l: string) => net.taps.find((t) => t.name === l)!;
   try {
-    const outputMaps = net.features(output, s.styleLayers);
-    let contentGuides: tf.Tensor2D[][];
-    try {
-      contentGuides = regions.map((r) =>
-        s.styleLayers.map((l) => {
-          const guide = guideAt(r.contentMask, tapInfo(l), tapOf(outputMaps, l), s.propagation, `region '${r.name}' of the content image`);
-          owned.push(guide);
-          return guide;
-        }),
-      );
-    } finally {
-      tf.dispose(Object.values(outputMaps));
-    }
+    // The output's map size at each style layer (the activations themselves are not needed).
+    const mapSizes = tf.tidy(() => {
+      const maps = net.features(output, s.styleLayers);
+      return s.styleLayers.map((l) => [tapOf(maps, l).shape[1], tapOf(maps, l).shape[2]]);
+    }) as [number, number][];
+    const contentGuides = regions.map((r) =>
+      s.styleLayers.map((l, li) => {
+        const guide = guideAt(r.contentMask, tapInfo(l), mapSizes[li]!, s.propagation, `region '${r.name}' of the content image`);
+        owned.push(guide);
+        return guide;
+      }),
+    );
     const targets = regions.map((r) => {
       const perImage = r.styles.map(({ image, mask }, i) => {
         const stats = tf.tidy(() => {
           const maps = net.features(image, s.styleLayers);
           return s.styleLayers.map((l) => {
             const map = tapOf(maps, l);
-            const guide = mask ? guideAt(mask, tapInfo(l), map, s.propagation, `region '${r.name}' of its style image ${i + 1}`) : tf.ones([map.shape[1], map.shape[2]]);
+            const guide = mask ? guideAt(mask, tapInfo(l), [map.shape[1], map.shape[2]], s.propagation, `region '${r.name}' of its style image ${i + 1}`) : tf.ones([map.shape[1], map.shape[2]]);
             return guidedStatistic(s.normalization, map, guide as tf.Tensor2D);
           });
         });

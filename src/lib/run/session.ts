@@ -263,6 +263,8 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     const given = opts.styleTargets;
     const spatial = cfg.regions.length > 0;
     if (spatial && given) throw new NstError('--regions: a session with given style targets has no regions', 'compute the style targets per region, or run without regions');
+    // Shared targets (video: one set for every frame) are made before any frame's colours are known.
+    if (given && cfg.colour !== 'none') throw new NstError(`--colour ${cfg.colour}: style targets shared across sessions (video) are computed without a colour control`, 'give --colour none for a video');
     if (spatial) checkRegionStyleLoss(cfg);
     // Images at this stage's size; everything else is the whole run's config.
     const sized: RunConfig = opts.stage === undefined ? cfg : { ...cfg, imageSize: stageOf(cfg, opts.stage).imageSize };
