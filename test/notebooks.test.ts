@@ -36,6 +36,7 @@ const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
   '09-spatial-control': { charts: ['loss', 'region-terms'], images: ['results'] },
   '10-scale-control': { charts: ['synthesis-terms'], images: ['results'] },
   '11-coarse-to-fine': { charts: ['style-terms', 'loss-by-stage'], images: ['results'] },
+  '12-style-losses': { charts: ['style-terms'], images: ['results'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
 

@@ -84,7 +84,9 @@ export function weightedSum(parts: readonly WeightedPart[], name = 'total'): Wei
       }
       const weighted = tf.mul(value, weight) as tf.Scalar;
       add(objective.name, weighted);
-      total = tf.add(total, weighted);
+      // A part of weight 0 is still reported, but kept out of the total so that the gradient tape,
+      // which walks back only from the total, does not differentiate it (TV at --tv-weight 0: ~4%).
+      if (weight !== 0) total = tf.add(total, weighted);
     }
     return { total, groups, terms };
   }

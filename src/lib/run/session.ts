@@ -349,7 +349,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
       const r = objective!.evaluate(taps, img);
       for (const { objective: o, weight } of extra) {
         r.terms[o.name] = o.evaluate(taps, img);
-        r.total = tf.add(r.total, tf.mul(r.terms[o.name]!, weight));
+        if (weight !== 0) r.total = tf.add(r.total, tf.mul(r.terms[o.name]!, weight));
       }
       // One host read per evaluation for every group and term: the per-term curves are the main diagnostic.
       packed = tf.keep(tf.stack([r.total, ...groupNames.map((n) => r.groups[n]!), ...termNames.map((n) => r.terms[n]!)]) as tf.Tensor1D);
