@@ -103,8 +103,8 @@ async function preflight(cfg: RunConfig, dir: string, resume: NonNullable<RunOpt
   }
   const backend = await initBackend(cfg.backend);
   const [h, w] = geometry ? await checkRunLimits(cfg, { net: geometry, backend }) : await outputSize(cfg);
-  // Presets name several layers: the columns are counted generously (a metrics.csv row is small).
-  const columns = 7 + 8 * (cfg.contentLayers.length + cfg.styleLayers.length) + 1;
+  // Presets name several layers: the columns are counted generously (a metrics.csv row is small); regions add a group and a term per style layer each.
+  const columns = 8 + 8 * (cfg.contentLayers.length + cfg.styleLayers.length * Math.max(1, cfg.regions.length)) + 1 + cfg.regions.length;
   // Every stage of a coarse-to-fine run logs rows and snapshots; the last is the largest.
   const iterations = stagesOf(cfg).reduce((sum, s) => sum + s.iterations, 0);
   const images = 2 + (cfg.saveEvery > 0 ? Math.floor(iterations / cfg.saveEvery) : 1);
