@@ -32,6 +32,10 @@ const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
+  '08-colour-control': { charts: ['chroma-error'], images: ['results'] },
+  '09-spatial-control': { charts: ['loss', 'region-terms'], images: ['results'] },
+  '10-scale-control': { charts: ['synthesis-terms'], images: ['results'] },
+  '11-coarse-to-fine': { charts: ['style-terms', 'loss-by-stage'], images: ['results'] },
   '12-style-losses': { charts: ['style-terms'], images: ['results'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
