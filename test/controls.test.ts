@@ -246,6 +246,23 @@ describe('scale control (§6)', () => {
     const transfer = await run({ ...TINY_RUN, style: [made.finalImage], iterations: 1, out: tmp, experiment: 'scale' }, { log: null });
     assert.equal(transfer.stopReason, 'completed');
   });
+
+  it('the naive control: each style layer takes its target from the style image styleLayerImages names', async () => {
+    const [fine, coarse] = ['data/images/starry_night.jpg', 'data/images/the_scream.jpg'];
+    const termsOf = async (cfg: object) => {
+      const s = await createSession({ ...TINY_RUN, init: 'content', ...cfg });
+      const { terms } = s.score().logs;
+      s.dispose();
+      return terms;
+    };
+    const split = await termsOf({ style: [fine, coarse], styleLayerImages: [0, 1] });
+    const [onlyFine, onlyCoarse] = [await termsOf({ style: [fine] }), await termsOf({ style: [coarse] })];
+    assert.equal(split['style/conv1_1'], onlyFine['style/conv1_1'], 'conv1_1 from the fine style alone');
+    assert.equal(split['style/conv2_1'], onlyCoarse['style/conv2_1'], 'conv2_1 from the coarse style alone');
+    assert.notEqual(onlyFine['style/conv2_1'], onlyCoarse['style/conv2_1']);
+    assert.throws(() => resolveConfig({ ...TINY_RUN, style: [fine, coarse], styleLayerImages: [0, 2] }), (e: unknown) => e instanceof NstError && /styleLayerImages.*2 is not the index of a --style image/.test(e.message));
+    assert.throws(() => resolveConfig({ ...TINY_RUN, style: [fine, coarse], styleLayerImages: [0] }), (e: unknown) => e instanceof NstError && /1 images for 2 style layers/.test(e.message));
+  });
 });
 
 describe('tensor hygiene with the controls', () => {

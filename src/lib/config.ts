@@ -86,6 +86,12 @@ export interface RunConfig {
   network: string;
   /** Per style layer; empty means the rule of styleLayerWeighting. */
   styleLayerWeights: number[];
+  /**
+   * Per style layer, the index of the `style` image its target comes from; empty: every layer blends
+   * all of them (styleBlend). The naive scale control of Gatys et al. 2017 §6: low layers from one
+   * style, high layers from another.
+   */
+  styleLayerImages: number[];
   /** w_l when styleLayerWeights is empty: `normalization` (its default: 1/|L| for gatys2016), `mean`, `sum`, `inverse-square` (1/N_l²). */
   styleLayerWeighting: StyleLayerWeighting;
   normalization: Normalization;
@@ -164,6 +170,7 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
   contentLayers: ['content'],
   styleLayers: ['style'],
   styleLayerWeights: [],
+  styleLayerImages: [],
   styleLayerWeighting: 'normalization',
   normalization: 'gatys2016',
   preset: '',
@@ -203,7 +210,7 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
  * Keys added after run ids were first derived: at their default they are left out of a run's identity,
  * so that results computed before they existed keep their ids (and are resumed or skipped, not redone).
  */
-export const LATER_KEYS: readonly (keyof RunConfig)[] = ['param', 'colour', 'colourMethod', 'originalColours', 'regions', 'guidePropagation', 'schedule', 'stageIterations'];
+export const LATER_KEYS: readonly (keyof RunConfig)[] = ['param', 'colour', 'colourMethod', 'originalColours', 'regions', 'guidePropagation', 'schedule', 'stageIterations', 'styleLayerImages'];
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof RunConfig)[];
 
@@ -224,6 +231,7 @@ const KINDS: Record<keyof RunConfig, Kind> = {
   contentLayers: 'strings',
   styleLayers: 'strings',
   styleLayerWeights: 'numbers',
+  styleLayerImages: 'numbers',
   styleLayerWeighting: STYLE_LAYER_WEIGHTINGS,
   normalization: NORMALIZATIONS,
   preset: 'string',
@@ -378,6 +386,9 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   if (c.styleLayerWeights.length > 0 && !deferredLayers({ ...c, ...asGiven }) && c.styleLayerWeights.length !== c.styleLayers.length) {
     fail('styleLayerWeights', `${c.styleLayerWeights.length} weights for ${c.styleLayers.length} style layers`, `one weight per layer of ${c.styleLayers.join(',')}`);
   }
+  const image = c.styleLayerImages.find((i) => !Number.isInteger(i) || i < 0 || i >= c.style.length);
+  if (image !== undefined) fail('styleLayerImages', `${image} is not the index of a --style image`, `give 0..${c.style.length - 1}, one per style layer`);
+  if (c.styleLayerImages.length > 0 && !deferredLayers({ ...c, ...asGiven })) styleLayerBlends(c);
   if (!c.content && c.contentWeight > 0 && c.init === 'content') {
     fail('init', 'init from content needs a content image', 'give --content PATH or --init noise');
   }
@@ -408,6 +419,7 @@ function checkControls(c: RunConfig, given: Readonly<Record<string, unknown>>): 
       fail('style', `with regions the style images are the regions' (${styles.join(', ')}), got ${c.style.join(', ')}`, 'leave --style out: each region names its own style images');
     }
     if (c.styleBlend.length > 0) fail('styleBlend', 'does not apply to regions', "a region's style images are blended equally; weigh regions with their styleWeight");
+    if (c.styleLayerImages.length > 0) fail('styleLayerImages', 'does not apply to regions', 'each region names its own style images');
     c.style = styles;
   }
   if (c.schedule.length > 0) {
@@ -437,6 +449,20 @@ export function stageOf(cfg: Parameters<typeof stagesOf>[0], index: number): { i
   const stage = stages[index];
   if (!stage) throw new Error(`stage ${index} of a run with ${stages.length} stage(s)`);
   return stage;
+}
+
+/**
+ * The blend weights of each style layer that takes its target from one style image (styleLayerImages:
+ * one-hot on that image); the other layers blend by styleBlendWeights. Throws when the list does not
+ * give one image per style layer (checked again once a network has expanded layer presets).
+ */
+export function styleLayerBlends(cfg: Pick<RunConfig, 'style' | 'styleLayers' | 'styleLayerImages'>): Record<string, number[]> {
+  const images = cfg.styleLayerImages;
+  if (images.length === 0) return {};
+  if (images.length !== cfg.styleLayers.length) {
+    throw new NstError(`--style-layer-images (styleLayerImages): ${images.length} images for ${cfg.styleLayers.length} style layers`, `one --style index per layer of ${cfg.styleLayers.join(',')}`);
+  }
+  return Object.fromEntries(cfg.styleLayers.map((layer, k) => [layer, cfg.style.map((_, i) => (i === images[k] ? 1 : 0))]));
 }
 
 /** Style blend weights normalised to sum 1. */

@@ -36,6 +36,8 @@ export interface TargetInputs {
   styles: readonly tf.Tensor4D[];
   /** One blend weight per style image, already normalised (styleBlendWeights in config.ts). */
   blend: readonly number[];
+  /** Layers whose blend differs from `blend` (styleLayerBlends in config.ts), by layer. */
+  layerBlend?: Readonly<Record<string, readonly number[]>>;
   contentLayers: readonly string[];
   styleLayers: readonly string[];
   normalization: Normalization;
@@ -72,6 +74,7 @@ export function blendedStyleTargets(
   blend: readonly number[],
   layers: readonly string[],
   measures: Readonly<Record<string, StyleMeasure>>,
+  layerBlend: Readonly<Record<string, readonly number[]>> = {},
 ): { targets: Record<string, tf.Tensor>; channels: Record<string, number> } {
   if (blend.length !== styles.length) throw new Error(`${blend.length} blend weights for ${styles.length} style images`);
   const perImage: Record<string, tf.Tensor[]> = Object.fromEntries(layers.map((l) => [l, []]));
@@ -89,7 +92,7 @@ export function blendedStyleTargets(
       });
       layers.forEach((layer, i) => perImage[layer]!.push(stats[i]!));
     }
-    for (const layer of layers) targets[layer] = combineTargets(measures[layer]!, perImage[layer]!.splice(0), blend);
+    for (const layer of layers) targets[layer] = combineTargets(measures[layer]!, perImage[layer]!.splice(0), layerBlend[layer] ?? blend);
   } catch (e) {
     tf.dispose([...Object.values(perImage).flat(), ...Object.values(targets)]);
     throw e;
@@ -110,7 +113,7 @@ export function computeTargets(net: FeatureExtractor, inputs: TargetInputs): Gat
   const content = image && contentLayers.length > 0 ? tf.tidy(() => net.features(image, contentLayers)) : {};
   let style: ReturnType<typeof blendedStyleTargets>;
   try {
-    style = blendedStyleTargets(net, styles, blend, styleLayers, styleMeasures);
+    style = blendedStyleTargets(net, styles, blend, styleLayers, styleMeasures, inputs.layerBlend);
   } catch (e) {
     tf.dispose(Object.values(content));
     throw e;

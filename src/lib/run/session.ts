@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { describeBackend, initBackend, type BackendInfo } from '../backend';
-import { INITS, resolveConfig, stageOf, styleBlendWeights, type RunConfig } from '../config';
+import { INITS, resolveConfig, stageOf, styleBlendWeights, styleLayerBlends, type RunConfig } from '../config';
 import { chromaError } from '../colour/chroma-error';
 import { colourControlledInputs, colourControlledResult } from '../colour/control';
 import { NstError } from '../errors';
@@ -189,7 +189,7 @@ export interface SessionOptions {
 export async function computeStyleTargets(cfg: RunConfig, net: FeatureNetwork, hw: [number, number]): Promise<GatysTargets> {
   const styles = await loadStyles(cfg, hw);
   try {
-    return computeTargets(net, { content: null, styles, blend: styleBlendWeights(cfg), contentLayers: [], styleLayers: cfg.styleLayers, normalization: cfg.normalization, style: cfg });
+    return computeTargets(net, { content: null, styles, blend: styleBlendWeights(cfg), layerBlend: styleLayerBlends(cfg), contentLayers: [], styleLayers: cfg.styleLayers, normalization: cfg.normalization, style: cfg });
   } finally {
     tf.dispose(styles);
   }
@@ -276,6 +276,7 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
       content: controlled?.content ?? null,
       styles: given || spatial ? [] : (controlled?.styles ?? inputs.styles),
       blend: given || spatial ? [] : styleBlendWeights(cfg),
+      layerBlend: given || spatial ? {} : styleLayerBlends(cfg),
       contentLayers: cfg.content ? cfg.contentLayers : [],
       styleLayers: given || spatial ? [] : cfg.styleLayers,
       normalization: cfg.normalization,
