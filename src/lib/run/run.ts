@@ -191,6 +191,14 @@ async function runLocked(cfg: RunConfig, net: FeatureNetwork, dir: string, lock:
     const showBar = options.progress ?? Boolean(process.stderr.isTTY);
     const bar = showBar ? new ProgressBar(cfg.iterations) : undefined;
     const started = performance.now();
+    // One row per iterate, 0 (the start) to the final one: history, metrics.csv and every callback.
+    const record = async (logs: StepLogs) => {
+      history.push(logs);
+      csv.append(logs);
+      bar?.update(logs.iteration, `loss ${logs.total.toExponential(3)}`, started);
+      if (cfg.printEvery > 0 && logs.iteration % cfg.printEvery === 0 && !bar) log?.(formatLogs(logs, cfg.iterations));
+      for (const cb of callbacks) await cb.onStepEnd?.(logs, info);
+    };
     let stopReason: StopReason = 'completed';
     // The last iterate whose loss was seen finite (the start of the last step that succeeded).
     let lastGood: { image: tf.Tensor4D; iteration: number } | null = null;
@@ -216,15 +224,12 @@ async function runLocked(cfg: RunConfig, net: FeatureNetwork, dir: string, lock:
         }
         lastGood?.image.dispose();
         lastGood = before;
-        history.push(logs);
-        csv.append(logs);
-        bar?.update(logs.iteration, `loss ${logs.total.toExponential(3)}`, started);
-        if (cfg.printEvery > 0 && logs.iteration % cfg.printEvery === 0 && !bar) log?.(formatLogs(logs, cfg.iterations));
-        for (const cb of callbacks) await cb.onStepEnd?.(logs, info);
-        if (cfg.saveEvery > 0 && logs.iteration % cfg.saveEvery === 0) {
-          const path = snapshotPath(info.dir, logs.iteration);
+        await record(logs);
+        const done = session.iteration;
+        if (cfg.saveEvery > 0 && done % cfg.saveEvery === 0) {
+          const path = snapshotPath(info.dir, done);
           await saveCurrent(session, path);
-          for (const cb of callbacks) await cb.onSnapshot?.(logs.iteration, path, info);
+          for (const cb of callbacks) await cb.onSnapshot?.(done, path, info);
         }
         // At most a tenth of the run goes into checkpoints (0: after every iteration).
         if (performance.now() - checkpointedAt >= (everyMs > 0 ? Math.max(everyMs, 10 * checkpointMs) : 0)) await checkpoint();
@@ -248,6 +253,8 @@ async function runLocked(cfg: RunConfig, net: FeatureNetwork, dir: string, lock:
     const interrupted = stopReason === 'interrupted';
     if (interrupted && checkpointIteration !== session.iteration) await checkpoint();
     const final = session.score().logs;
+    // The final iterate's row; a resumed run drops it and logs that iterate again as its first step's start.
+    await record(final);
     const finalImage = interrupted ? snapshotPath(info.dir, session.iteration) : join(info.dir, RUN_FILES.final);
     const summary = {
       stopReason,

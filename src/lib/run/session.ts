@@ -43,7 +43,10 @@ export interface Session {
   readonly termNames: readonly string[];
   readonly iteration: number;
   readonly evaluations: number;
-  /** One optimizer iteration; returns the objective at the iterate it started from. */
+  /**
+   * One optimizer iteration; returns the objective at the iterate it started from, labelled with that
+   * iterate's index (0: the starting image). `score()` after the last step gives the final iterate's row.
+   */
   step(): StepLogs;
   /** The current image, RGB 0..255 [1,H,W,3] (caller disposes). */
   image(): tf.Tensor4D;
@@ -303,8 +306,9 @@ export async function createSession(partial: Partial<RunConfig> | RunConfig, opt
     },
     step() {
       iteration++;
-      // Logged at the iterate the step started from (L-BFGS may reuse its last line-search point there).
-      return { ...optimizer!.step(x!, closure).start.logs, iteration, evaluations, elapsedMs: performance.now() - startedAt };
+      // The iterate the step started from (L-BFGS may reuse its last line-search point there): its
+      // loss is known without another evaluation, so the row is that iterate's, `iteration - 1`.
+      return { ...optimizer!.step(x!, closure).start.logs, iteration: iteration - 1, evaluations, elapsedMs: performance.now() - startedAt };
     },
     image() {
       return x!.clone();

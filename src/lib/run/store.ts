@@ -112,9 +112,9 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 const FIXED_COLUMNS = ['iteration', 'elapsed_ms', 'evaluations', 'total', 'content', 'style', 'tv'] as const;
 
 /**
- * metrics.csv: one row per iteration, appended as the run goes so a killed run keeps its curve. A row
- * is written whole or not at all: when a write fails part way (a full disk), the file is cut back to
- * where the row began.
+ * metrics.csv: one row per iterate (0: the starting image, the last: the final image), appended as
+ * the run goes so a killed run keeps its curve. A row is written whole or not at all: when a write
+ * fails part way (a full disk), the file is cut back to where the row began.
  */
 export class MetricsCsv {
   private constructor(
@@ -133,8 +133,9 @@ export class MetricsCsv {
   }
 
   /**
-   * Continues the metrics.csv of an interrupted run from its checkpoint at `iteration`: rows after it
-   * (logged after the checkpoint, and about to be computed again) are dropped, as is a partial last line.
+   * Continues the metrics.csv of an interrupted run from its checkpoint at `iteration`: the rows of that
+   * iterate and after it (logged after the checkpoint, or as the interrupted run's final row, and about to
+   * be computed again) are dropped, as is a partial last line.
    */
   static async resume(dir: string, terms: readonly string[], iteration: number): Promise<MetricsCsv> {
     const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), terms);
@@ -145,7 +146,7 @@ export class MetricsCsv {
     }
     const lines = text.slice(header.length).split('\n');
     lines.pop(); // the text after the last newline: '' or a row cut short
-    const kept = lines.filter((l) => Number(l.slice(0, l.indexOf(','))) <= iteration);
+    const kept = lines.filter((l) => Number(l.slice(0, l.indexOf(','))) < iteration);
     await writeFileAtomic(csv.path, header + kept.map((l) => l + '\n').join(''));
     return csv;
   }

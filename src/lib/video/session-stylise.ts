@@ -63,6 +63,10 @@ export function sessionStylise(opts: SessionStyliseOptions): SessionStylise {
         if (session.converged || (tolerance > 0 && previous && Math.abs(previous.total - logs.total) <= tolerance * Math.abs(previous.total))) break;
         previous = logs;
       }
+      // The frame's final iterate gets its row too, as a run's does.
+      const final = session.score().logs;
+      csv.append(index, final);
+      opts.onStep?.(index, final);
       return session.image() as tf.Tensor4D;
     } finally {
       session.dispose();
