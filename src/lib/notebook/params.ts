@@ -47,10 +47,10 @@ export function isSmoke(env: NodeJS.ProcessEnv = process.env): boolean {
 export function notebookParams<T extends object>(full: T & Partial<StandardParams>, smoke: Partial<T & StandardParams>, env: NodeJS.ProcessEnv = process.env): Readonly<StandardParams & T & { smoke: boolean }> {
   const given = { ...STANDARD_PARAMS, ...full };
   const scale = isSmoke(env) ? SMOKE : given.scale;
-  const scaled = scale === SMOKE ? smoke : {};
+  const scaled: Partial<StandardParams> = scale === SMOKE ? smoke : {};
   return Object.freeze({
     ...given,
-    ...scaled,
+    ...(scale === SMOKE ? smoke : {}),
     scale,
     smoke: scale === SMOKE,
     backend: env.NST_BACKEND || (scaled.backend ?? given.backend),

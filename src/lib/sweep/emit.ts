@@ -39,7 +39,7 @@ const GRACE_S = 120;
 
 function specFile(sweep: Sweep): string {
   if (!sweep.spec.source) throw new NstError('emitting a job needs the sweep to come from a file', 'write the spec to experiments/<name>.yaml');
-  if (sweep.spec.overridden) throw new NstError(`a job runs the file as written, without the keys set over it ()`, 'put those keys in the file');
+  if (sweep.spec.overridden) throw new NstError(`a job runs the file as written, without the keys set over it (${sweep.spec.overridden.join(', ')})`, 'put those keys in the file');
   return locateSweepFile(sweep.spec.source);
 }
 

@@ -15,7 +15,7 @@ import { formatDuration, ProgressBar } from '../run/progress';
 import { run } from '../run/run';
 import { storedConfigDifference } from '../run/store';
 import type { RunConfig } from '../config';
-import type { RunCallbacks } from '../run/types';
+import type { RunCallbacks, StepLogs } from '../run/types';
 import type { Sweep, SweepRun } from './expand';
 import { DEFAULT_STALE_MS, isLive, readStatus, runState, sameSchedulerTask, stateOnDisk, StatusWriter, type RunState } from './status';
 
@@ -166,7 +166,7 @@ async function runClaimed(sweep: Sweep, r: SweepRun, lock: RunLock, options: Run
         lock,
         callbacks: [
           {
-            async onStepEnd(logs) {
+            async onStepEnd(logs: StepLogs) {
               options.onIteration?.(logs.iteration);
               await status.heartbeat(logs);
             },
