@@ -3,7 +3,7 @@
  * span decades, so loss axes are logarithmic; other axes switch to log when their values do.
  */
 import type { StepLogs } from '../run/types';
-import { formatValue, spansDecades, type Axis, type HeatmapFigure, type LineFigure, type Series } from './figure';
+import { spansDecades, type Axis, type HeatmapFigure, type LineFigure, type Series } from './figure';
 
 const ITERATION: Axis = { title: 'iteration', integer: true };
 const GROUPS = ['total', 'content', 'style', 'tv'] as const;
@@ -125,35 +125,6 @@ export function gramHeatmaps(layer: string, panels: readonly GramPanel[], n = 32
     panels: panels.map((p) => ({ name: p.name, z: idx.map((_, i) => idx.map((__, j) => p.gram[i * p.channels + j]!)) })),
     color: { title: 'G_ij / M (activation²)', log: spansDecades(values, 3) },
     sharedScale: true,
-  };
-}
-
-export type Row = Record<string, number | string>;
-
-/**
- * Heatmaps of final values over a two-parameter sweep: one panel per value (its own colour scale,
- * log when it spans decades). Rows hold the swept parameters and the values by key.
- */
-export function sweepHeatmaps(
-  rows: readonly Row[],
-  opts: { x: string; y: string; values: readonly { key: string; name: string }[]; xTitle: string; yTitle: string; title: string; colorTitle: string },
-): HeatmapFigure {
-  const levels = (key: string) => [...new Set(rows.map((r) => Number(r[key])))].sort((a, b) => a - b);
-  const xs = levels(opts.x);
-  const ys = levels(opts.y);
-  const cell = (key: string, x: number, y: number) => {
-    const row = rows.find((r) => Number(r[opts.x]) === x && Number(r[opts.y]) === y);
-    return row ? Number(row[key]) : NaN;
-  };
-  const panels = opts.values.map((v) => ({ name: v.name, z: ys.map((y) => xs.map((x) => cell(v.key, x, y))) }));
-  return {
-    kind: 'heatmap',
-    title: opts.title,
-    x: { title: opts.xTitle, categories: xs.map(formatValue) },
-    y: { title: opts.yTitle, categories: ys.map(formatValue) },
-    panels,
-    color: { title: opts.colorTitle, log: spansDecades(panels.flatMap((p) => p.z.flat()), 1) },
-    sharedScale: false,
   };
 }
 
