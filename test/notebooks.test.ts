@@ -23,17 +23,21 @@ const prefix = join(scratch, 'kernel');
 const results = join(scratch, 'results');
 
 /** The figure files each notebook must write to results/figures/<notebook>/ (charts: .svg + .png). */
-const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
+const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: string[] }> = {
   '00-environment': { charts: ['layer-sizes'], images: [] },
   '01-quickstart': { charts: ['loss', 'terms'], images: ['result'] },
-  '02-gatys2016-neckarfront': { charts: ['loss-total', 'loss-style', 'loss-content'], images: ['neckarfront'] },
+  '02-gatys2016-neckarfront': { charts: ['loss-total', 'loss-style', 'loss-content'], images: ['neckarfront'], tables: ['final-losses'] },
   '03-layer-choices': { charts: ['final-losses', 'content-layer-loss', 'texture-loss'], images: ['style-layers-by-ratio', 'content-layer', 'texture-synthesis'] },
-  '04-weight-sweep': { charts: ['final-losses', 'loss-total', 'loss-content'], images: ['results'] },
+  '04-weight-sweep': { charts: ['final-losses', 'loss-total', 'loss-content'], images: ['results'], tables: ['final-losses'] },
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
+
+/** Lines of code in a cell: blank lines and whole-line comments do not count. */
+const MAX_CELL_LINES = 3;
+const codeLines = (source: string): number => source.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
 
 const CHART_MIMES = ['image/png', 'application/vnd.plotly.v1+json', 'application/vnd.vegalite.v5+json'];
 
@@ -48,7 +52,7 @@ interface Output {
 interface Cell {
   cell_type: string;
   source: string | string[];
-  metadata: { tags?: string[] };
+  metadata: { tags?: string[]; execution?: Record<string, string> };
   outputs?: Output[];
   execution_count?: number | null;
 }
@@ -137,8 +141,30 @@ describe('committed notebooks', () => {
       const params = code.find((c) => c.metadata.tags?.includes('parameters'))!;
       assert.match(text(params.source), /notebookParams\(/, 'the parameters cell scales through notebookParams (NST_SMOKE)');
     });
+
+    it(`${name}: code cells of at most ${MAX_CELL_LINES} lines over the library (the parameters cell aside)`, () => {
+      const nb = readNotebook(join(ROOT, 'notebooks', `${name}.ipynb`));
+      const long = nb.cells
+        .map((c, i) => ({ i, c, lines: codeLines(text(c.source)) }))
+        .filter(({ c, lines }) => c.cell_type === 'code' && !c.metadata.tags?.includes('parameters') && lines > MAX_CELL_LINES);
+      assert.deepEqual(long.map(({ i, lines }) => `cell ${i}: ${lines} lines`), [], 'what a cell computes over more lines belongs in src/lib');
+    });
   }
 });
+
+/** The notebook executed twice: the second execution must find its runs completed. */
+const RERUN = '04-weight-sweep';
+const firstRuns = new Map<string, { nb: Notebook; csv: Record<string, string> }>();
+
+/** Seconds spent in the cells that run experiments, from nbclient's per-cell reply times. */
+function experimentSeconds(nb: Notebook): number {
+  const replies = nb.cells.map((c) => c.metadata.execution?.['shell.execute_reply']);
+  return nb.cells.reduce((sum, c, i) => {
+    if (c.cell_type !== 'code' || !/runExperiment\(/.test(text(c.source))) return sum;
+    const previous = replies.slice(0, i).filter(Boolean).pop();
+    return sum + (Date.parse(replies[i]!) - Date.parse(previous!)) / 1000;
+  }, 0);
+}
 
 describe('notebooks at smoke scale on the tslab kernel', () => {
   before(async () => {
@@ -179,6 +205,27 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
         await checkPng(join(dir, `${chart}.png`));
       }
       for (const image of EXPECTED[name]!.images) await checkPng(join(dir, `${image}.png`));
+      for (const table of EXPECTED[name]!.tables ?? []) {
+        const csv = readFileSync(join(dir, `${table}.csv`), 'utf8').trim().split('\n');
+        assert.ok(csv.length >= 2 && csv.every((l) => l.split(',').length >= csv[0]!.split(',').length), `${table}.csv: a header and rows`);
+      }
+      firstRuns.set(name, { nb, csv: Object.fromEntries((EXPECTED[name]!.tables ?? []).map((t) => [t, readFileSync(join(dir, `${t}.csv`), 'utf8')])) });
     });
   }
+
+  it(`${RERUN}: a second execution reuses the completed runs — its experiment cells take under a quarter of the first's time — and gives the same tables`, { timeout: 15 * 60_000 }, async () => {
+    const first = firstRuns.get(RERUN);
+    assert.ok(first, `${RERUN} ran above`);
+    const { status, out } = await execute(RERUN);
+    const again = readNotebook(out);
+    assert.equal(status, 0, errorReport(again));
+    const dir = join(results, 'figures', RERUN);
+    for (const [table, csv] of Object.entries(first.csv)) assert.equal(readFileSync(join(dir, `${table}.csv`), 'utf8'), csv, `${table}.csv is the same`);
+    const tables = (nb: Notebook) => nb.cells.flatMap((c) => (c.outputs ?? []).filter((o) => /<table>/.test(text(o.data?.['text/html']))).map((o) => text(o.data!['text/plain'])));
+    assert.deepEqual(tables(again), tables(first.nb));
+    assert.ok(tables(again).length > 0, 'the notebook shows a table');
+    // Kernel start and tslab's compilation of the library take the same time in both: what reuse saves is in the experiment cells.
+    const [t1, t2] = [experimentSeconds(first.nb), experimentSeconds(again)];
+    assert.ok(t2 < t1 / 4, `experiment cells took ${t2.toFixed(1)} s the second time, ${t1.toFixed(1)} s the first`);
+  });
 });

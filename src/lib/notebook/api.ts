@@ -4,6 +4,7 @@
  * builders and labels. Specialised helpers (networks, statistics, video) are imported from their own.
  */
 export { lossCurves, termCurves } from '../figures/charts';
+export { RECOMMENDED_STYLE_WEIGHT } from '../net/presets';
 export { run } from '../run/run';
 export { layerSetLabel, RATIO_LABELS, ratioLabel } from '../sweep/figures';
 export { liveLossCurve } from './display';
