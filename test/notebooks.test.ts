@@ -32,6 +32,7 @@ const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: st
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
+  '12-style-losses': { charts: ['terms-conv3_1', 'time-per-iteration'], images: ['results'], tables: ['final-losses', 'presets'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
 

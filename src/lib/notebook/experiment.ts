@@ -11,7 +11,7 @@ import type { GridOptions } from '../figures/grid';
 import { expandSweep, formatValue, loadSweep, sweptAxes, type Sweep } from '../sweep/expand';
 import type { SweepSpec } from '../sweep/spec';
 import { figureLabel, sweepBars, sweepCurves, sweepGrid, sweepHeatmaps, type BarsSpec, type CurvesSpec, type GridSpec, type HeatmapSpec, type Where } from '../sweep/figures';
-import { collectRecords, resultsFrame, type RunRecord } from '../sweep/report';
+import { collectRecords, resultsFrame, styleTaps, type RunRecord } from '../sweep/report';
 import { runSweep, runsToDo } from '../sweep/runner';
 import { progressBoard } from './display';
 import type { Notebook } from './setup';
@@ -39,6 +39,11 @@ export class Experiment {
     const r = this.record(where);
     if (!r.image) throw new NstError(`${this.sweep.spec.name}: run ${r.run.index} has no final image (${r.state})`, `see ${r.run.dir}/run.log`);
     return r.image;
+  }
+
+  /** The style taps of the first run, in order (presets expanded): what per-layer figures loop over. */
+  styleLayers(): string[] {
+    return this.records.length > 0 ? styleTaps(this.records[0]!) : [];
   }
 
   /** A title for this experiment's figures: what, at which size and iterations, on which weights. */

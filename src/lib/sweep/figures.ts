@@ -194,6 +194,8 @@ export interface CurvesSpec {
   where?: Where;
   labels?: AxisLabels;
   title?: string;
+  /** Each curve divided by its value at iterate 0: losses of different scales (other style losses, networks) on one axis. */
+  relative?: boolean;
 }
 
 /** A run's swept values as a legend entry, e.g. `styleWeight=1e3, tvWeight=0`. */
@@ -209,10 +211,16 @@ export function sweepCurves(sweep: Sweep, records: readonly RunRecord[], spec: C
   const metric = spec.metric ?? sweep.spec.metric?.name ?? 'total';
   const curves = records.filter((r) => matches(r, spec.where) && r.history.length > 0);
   const key = (axis: string | undefined, r: RunRecord) => (axis ? (spec.labels?.[axis] ? spec.labels[axis]!(r.run.params[axis]) : `${axis}=${figureLabel(r.run.params[axis])}`) : undefined);
-  return overlaidCurves(
+  const fig = overlaidCurves(
     curves.map((r) => ({ label: runLabel(sweep, r, spec.labels), history: r.history, color: key(spec.color, r), dash: key(spec.dash, r) })),
     { value: metric, title: spec.title ?? `${sweep.spec.name}: ${metric} loss per iteration`, legend: spec.color ?? 'run' },
   );
+  if (!spec.relative) return fig;
+  return {
+    ...fig,
+    y: { ...fig.y, title: `${metric} / its value at iterate 0` },
+    series: fig.series.map((s) => ({ ...s, y: s.y.map((v) => v / s.y[0]!) })),
+  };
 }
 
 /** Groups runs by the values of every axis but the shown ones (one grid / heatmap panel per group). */
