@@ -182,6 +182,52 @@ describe('vega-lite export', () => {
   });
 });
 
+describe('figure details a reader relies on', () => {
+  it('ticks iterations at whole numbers a fixed step apart in plotly', () => {
+    for (const [n, step] of [[3, 1], [40, 5], [500, 100]] as const) {
+      const x = (toPlotly(lossCurves(history(n))).layout.xaxis as { dtick: number; tickformat: string });
+      assert.equal(x.tickformat, 'd');
+      assert.ok(Number.isInteger(x.dtick) && x.dtick === step, `${n} iterations: step ${x.dtick}`);
+    }
+  });
+
+  it('keeps the total visible: solid, its weighted parts dashed', () => {
+    const fig = lossCurves(history(4));
+    assert.equal(fig.series[0]!.name, 'total');
+    const lines = toPlotly(fig).data.map((t) => (t.line as { dash: string }).dash);
+    assert.deepEqual(lines, ['solid', ...fig.series.slice(1).map(() => 'dash')]);
+  });
+
+  it('says in the title how many values a log scale left out', async () => {
+    const gram = [4, 0, -1e-9, 2];
+    const fig = gramHeatmaps('conv3_1', [{ name: 'style', gram, channels: 2 }]);
+    fig.color.log = true;
+    assert.match(String((toPlotly(fig).layout.title as { text: string }).text), /\(2 values ≤ 0 not shown on the log scale\)$/);
+    assert.match(await renderSvg(toVegaLite(fig)), /2 values ≤ 0 not shown/);
+    assert.equal(toVegaLite(lossCurves(history(3))).title, 'Loss', 'nothing said when nothing is left out');
+  });
+
+  it('gives a log colour bar several ticks, also within one decade', () => {
+    const fig = gramHeatmaps('conv1_1', [{ name: 'style', gram: [2, 3, 4, 5], channels: 2 }]);
+    fig.color.log = true;
+    const spec = toVegaLite(fig) as unknown as { encoding: { color: { legend: { values: number[] } } } };
+    const ticks = spec.encoding.color.legend.values;
+    assert.ok(ticks.length >= 4 && ticks[0] === 2 && ticks[ticks.length - 1] === 5, String(ticks));
+  });
+
+  it('puts each panel\'s colour bar inside its own panel\'s slot (never on the next panel)', () => {
+    const panels = [0, 1, 2].map((k) => ({ name: `p${k}`, z: [[1 + k, 2], [3, 4 + k]] }));
+    const fig: Figure = { kind: 'heatmap', title: 'h', x: { title: 'x', categories: ['a', 'b'] }, y: { title: 'y', categories: ['c', 'd'] }, panels, color: { title: 'v' }, sharedScale: false };
+    const layout = toPlotly(fig).layout as Record<string, { domain?: number[]; colorbar?: { x: number } }>;
+    for (const [i, suffix] of ['', '2', '3'].entries()) {
+      const bar = layout[`coloraxis${suffix}`]!.colorbar!.x;
+      const mine = layout[`xaxis${suffix}`]!.domain!;
+      const next = layout[`xaxis${i + 2}`]?.domain?.[0] ?? 1;
+      assert.ok(bar > mine[1]! && bar + 0.03 < next, `panel ${i}: bar at ${bar}, panel ${mine}, next panel from ${next}`);
+    }
+  });
+});
+
 describe('image grid', () => {
   it('places images in labelled cells of the first image\'s proportions', async () => {
     const red = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();

@@ -40,6 +40,9 @@ const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: st
 const MAX_CELL_LINES = 3;
 const codeLines = (source: string): number => source.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
 
+const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+const CHROMIUM = process.env.NST_CHROMIUM ?? '/usr/bin/chromium';
+
 const CHART_MIMES = ['image/png', 'application/vnd.plotly.v1+json', 'application/vnd.vegalite.v5+json'];
 
 interface Output {
@@ -198,7 +201,7 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
 
       const charts = rich.filter((o) => CHART_MIMES.some((m) => m in o.data!));
       assert.ok(charts.length >= 1, `${name} showed no chart`);
-      for (const c of charts) assert.ok('image/png' in c.data!, 'every chart also has a static PNG');
+      for (const c of charts) assert.ok('image/png' in c.data! && 'text/html' in c.data!, 'every chart also has a static PNG and an HTML rendering');
 
       const dir = join(results, 'figures', name);
       for (const chart of EXPECTED[name]!.charts) {
@@ -228,5 +231,21 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
     // Kernel start and tslab's compilation of the library take the same time in both: what reuse saves is in the experiment cells.
     const [t1, t2] = [experimentSeconds(first.nb), experimentSeconds(again)];
     assert.ok(t2 < t1 / 4, `experiment cells took ${t2.toFixed(1)} s the second time, ${t1.toFixed(1)} s the first`);
+  });
+
+  it('render in a browser: nbconvert HTML in headless Chromium draws every chart, and no output is raw JSON', { timeout: 15 * 60_000 }, () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (.ci/run does), or set NST_CHROMIUM`);
+    const htmlDir = join(scratch, 'html');
+    for (const name of firstRuns.keys()) {
+      const executed = join(scratch, `${name}.ipynb`);
+      execFileSync(PYTHON, ['-m', 'nbconvert', '--to', 'html', executed, '--output-dir', htmlDir], { stdio: 'pipe' });
+      const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=30000', '--dump-dom', `file://${join(htmlDir, `${name}.html`)}`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+      const charts = readNotebook(executed).cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && PLOTLY_MIME in o.data).length;
+      const drawn = (dom.match(/class="plot-container plotly"/g) ?? []).length;
+      assert.equal(drawn, charts, `${name}: ${drawn} of ${charts} plotly charts drew in Chromium`);
+      if (charts > 0) assert.match(dom, /class="main-svg"/, `${name}: plotly drew its SVG`);
+      const visible = dom.replace(/<script[\s\S]*?<\/script>/g, '');
+      assert.doesNotMatch(visible, /(&quot;|")(data|layout)(&quot;|"):\s*[[{]/, `${name}: an output shows raw JSON`);
+    }
   });
 });

@@ -27,7 +27,9 @@ function seriesOf(history: readonly StepLogs[], key: string, name: string, extra
 
 /** The total loss and its weighted parts (Gatys et al. 2016, eq. 7) per iteration; all-zero parts are left out. */
 export function lossCurves(history: readonly StepLogs[], title = 'Loss'): LineFigure {
-  const series = GROUPS.filter((g) => history.some((l) => l[g] > 0)).map((g) => seriesOf(history, g, GROUP_LABELS[g]));
+  // The total solid, its parts dashed: where style is nearly all of the total, the total still shows between the dashes.
+  const parts = GROUPS.filter((g) => g !== 'total' && history.some((l) => l[g] > 0)).map((g) => seriesOf(history, g, GROUP_LABELS[g], { dash: 'weighted part' }));
+  const series = [seriesOf(history, 'total', GROUP_LABELS.total, { dash: 'total' }), ...parts];
   return { kind: 'line', title, x: ITERATION, y: { title: 'loss (weighted, dimensionless)', log: true }, series };
 }
 

@@ -8,12 +8,13 @@
  * when something is shown, and only if a kernel already loaded it, so the library loads anywhere;
  * outside a kernel the text form is printed.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { NstError } from '../errors';
 import type { Figure } from '../figures/figure';
 import { lossCurves } from '../figures/charts';
-import { PLOTLY_MIME, toPlotly } from '../figures/plotly';
+import { PLOTLY_MIME, toPlotly, type PlotlyFigure } from '../figures/plotly';
 import { escapeXml } from '../figures/text';
 import { renderSvg, svgSize, svgToPng, toVegaLite } from '../figures/vegalite';
 import { projectRoot } from '../paths';
@@ -95,10 +96,53 @@ export function showPng(png: Uint8Array, alt = 'image', width?: number): void {
   displaySink().show(data, metadata);
 }
 
-/** Interactive plotly figure + static PNG (of the vega-lite twin, already rendered) in one output. */
+/** JSON inside a <script>: `</` would end the script early. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/<\//g, '<\\/');
+}
+
+let nextChart = 0;
+
+/**
+ * A chart as HTML that draws itself with plotly.js (loaded once per notebook by showPlotlyLoader):
+ * what nbconvert's HTML and front ends without plotly's renderer show, still interactive.
+ */
+export function plotlyHtml(fig: PlotlyFigure): string {
+  const id = `nst-chart-${process.pid}-${nextChart++}`;
+  const layout = fig.layout as { width?: number; height?: number };
+  const size = `width:${layout.width ?? 700}px;height:${layout.height ?? 450}px`;
+  const draw = `Plotly.newPlot(${JSON.stringify(id)}, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, {displaylogo: false})`;
+  const missing = `document.getElementById(${JSON.stringify(id)}).textContent = 'plotly.js is not loaded: run the notebook from its setup cell'`;
+  return `<div id="${id}" style="${size}"></div><script>(function () { if (window.Plotly) ${draw}; else ${missing}; })();</script>`;
+}
+
+/** The plotly.js bundle shipped with the workbench (plotly.js-dist-min), read once. */
+let plotlySource: string | undefined;
+function plotlyJs(): string {
+  const req = createRequire(join(projectRoot(), 'package.json'));
+  plotlySource ??= readFileSync(req.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
+  return plotlySource;
+}
+
+/**
+ * plotly.js in one output, so that every chart's HTML below draws with it — offline, in nbconvert's
+ * HTML too. Hidden from AMD loaders (the classic notebook's RequireJS would take it as a module and
+ * leave window.Plotly undefined).
+ */
+export function showPlotlyLoader(): void {
+  const js = plotlyJs().replace(/<\/script/gi, '<\\/script');
+  const html = `<script>(function () { var define, module, exports; ${js}\n}).call(window);</script>`;
+  displaySink().show({ 'text/html': html, 'text/plain': '(plotly.js for the interactive charts)' });
+}
+
+/**
+ * Interactive plotly figure + its HTML rendering + static PNG (of the vega-lite twin, already
+ * rendered) in one output: each front end shows the richest it can.
+ */
 export function showFigure(fig: Figure, png: Uint8Array, width: number, id?: string): void {
   const { data, metadata } = pngBundle(png, fig.title, width);
-  displaySink().show({ [PLOTLY_MIME]: toPlotly(fig), ...data }, metadata, id);
+  const plotly = toPlotly(fig);
+  displaySink().show({ [PLOTLY_MIME]: plotly, 'text/html': plotlyHtml(plotly), ...data }, metadata, id);
 }
 
 /** Renders a figure's static twin at screen resolution and shows both (for figures not exported). */

@@ -10,7 +10,7 @@ import { describeNetwork, loadNetworkSource } from '../net/registry';
 import { resolveConfig } from '../config';
 import { projectRoot } from '../paths';
 import { NotebookFigures } from './figures';
-import { showBanner } from './display';
+import { showBanner, showPlotlyLoader } from './display';
 import { DEVICES, STANDARD_PARAMS, type StandardParams } from './params';
 
 export type NotebookParams = Partial<StandardParams> & { smoke: boolean };
@@ -75,6 +75,7 @@ export async function setupNotebook(name: string, title: string, params: Noteboo
     smoke: params.smoke,
     details: [`scale: ${scale}`, `parameters: ${JSON.stringify(shown)}`, `results: ${results}`, `figures: ${figures.dir}`],
   });
+  showPlotlyLoader();
   // A VGG file's path, random:SEED, or auto for networks that bring their own weights.
   const override = { network, weights: source.kind === 'vgg' ? w.source : 'auto', backend: backend.name };
   return {
