@@ -6,7 +6,7 @@
 export { lossCurves, termCurves } from '../figures/charts';
 export { RECOMMENDED_STYLE_WEIGHT } from '../net/presets';
 export { run } from '../run/run';
-export { layerSetLabel, RATIO_LABELS, ratioLabel } from '../sweep/figures';
+export { RATIO_LABELS, ratioLabel } from '../sweep/figures';
 export { liveLossCurve } from './display';
 export { runExperiment } from './experiment';
 export { inputsAndResult } from './figures';

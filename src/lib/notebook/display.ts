@@ -206,7 +206,7 @@ export function showBanner(b: BannerInfo): void {
   const warn = b.randomWeights
     ? 'RANDOM WEIGHTS — no pretrained VGG-19 was found, so this runs on a randomly initialised network: the pipeline and figures are real, the images are not the paper\'s results. Put VGG-19 weights in models/ (nst models fetch vgg19) for those.'
     : '';
-  const scale = b.smoke ? 'SMOKE SCALE (NST_SMOKE): tiny images and few iterations, to test the notebook' : '';
+  const scale = b.smoke ? 'SMOKE SCALE (scale smoke, or NST_SMOKE=1): tiny images, few iterations and grid points, to test the notebook' : '';
   const lines = [b.title, `backend: ${b.backend}`, `weights: ${b.weights}`, ...(b.details ?? [])];
   const box = (text: string, color: string) =>
     `<div style="border:2px solid ${color};color:${color};padding:6px 10px;margin:4px 0;font-weight:bold">${escapeXml(text)}</div>`;
@@ -252,29 +252,6 @@ export function liveLossCurve(opts: LiveCurveOptions = {}): RunCallbacks {
     async onRunEnd(result) {
       history.splice(0, history.length, ...result.history);
       await draw();
-    },
-  };
-}
-
-/**
- * Callbacks that keep one line of text updated in place with a run's progress (for grids of runs,
- * where a live curve per run would flood the notebook).
- */
-export function progressLine(label: string, everyMs = 500): RunCallbacks {
-  const id = newDisplayId();
-  let last = 0;
-  const say = (text: string) => showHtml(`<code>${escapeXml(text)}</code>`, text, id);
-  return {
-    onRunBegin() {
-      say(`${label}: starting…`);
-    },
-    onStepEnd(logs, info) {
-      if (performance.now() - last < everyMs) return;
-      last = performance.now();
-      say(`${label}: iteration ${logs.iteration}/${info.config.iterations}, loss ${logs.total.toExponential(3)}`);
-    },
-    onRunEnd(result) {
-      say(`${label}: ${result.stopReason} after ${result.history.length} iterations, loss ${result.final.total.toExponential(3)} → ${result.dir}`);
     },
   };
 }

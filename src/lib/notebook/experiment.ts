@@ -9,7 +9,7 @@ import { NstError } from '../errors';
 import type { BarFigure, HeatmapFigure, LineFigure } from '../figures/figure';
 import type { GridOptions } from '../figures/grid';
 import { expandSweep, formatValue, loadSweep, sweptAxes, type Sweep } from '../sweep/expand';
-import type { SweepSpec } from '../sweep/spec';
+import { PAPER_SCALE, type SweepSpec } from '../sweep/spec';
 import { figureLabel, sweepBars, sweepCurves, sweepGrid, sweepHeatmaps, type BarsSpec, type CurvesSpec, type GridSpec, type HeatmapSpec, type Where } from '../sweep/figures';
 import { collectRecords, resultsFrame, styleTaps, type RunRecord } from '../sweep/report';
 import { runSweep, runsToDo } from '../sweep/runner';
@@ -80,7 +80,7 @@ export class Experiment {
 /** What every default title of an experiment's figures ends with. */
 function titleNote(nb: Notebook, sweep: Sweep): string {
   const cfg = sweep.run(0).config;
-  const scale = nb.scale === 'paper' ? '' : `, ${nb.scale} scale`;
+  const scale = nb.scale === PAPER_SCALE ? '' : `, ${nb.scale} scale`;
   return ` — ${cfg.imageSize} px, ${cfg.iterations} iterations${scale}${nb.randomWeights ? ' — RANDOM WEIGHTS' : ''}`;
 }
 

@@ -7,9 +7,9 @@
  */
 
 import { CONFIG_KEYS, type RunConfig } from '../config';
+import { PAPER_SCALE } from '../sweep/spec';
 
-/** The scale of the experiments' own files (experiments/*.yaml without a scale). */
-export const PAPER = 'paper';
+/** The scale the test suite runs every notebook at (each experiment file's `scales: smoke`). */
 export const SMOKE = 'smoke';
 
 /** `auto` takes what the backend gives; `cpu` and `gpu` refuse to run elsewhere (checked in setupNotebook). */
@@ -32,7 +32,7 @@ export interface StandardParams {
   dpi: number;
 }
 
-export const STANDARD_PARAMS: Readonly<StandardParams> = Object.freeze({ scale: PAPER, network: 'vgg19', weights: 'auto', backend: 'auto', device: 'auto', out: 'results', dpi: 200 });
+export const STANDARD_PARAMS: Readonly<StandardParams> = Object.freeze({ scale: PAPER_SCALE, network: 'vgg19', weights: 'auto', backend: 'auto', device: 'auto', out: 'results', dpi: 200 });
 
 /** NST_SMOKE=1 (any value but empty or 0) asks for smoke scale. */
 export function isSmoke(env: NodeJS.ProcessEnv = process.env): boolean {
