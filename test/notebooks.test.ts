@@ -201,7 +201,8 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
 
       const charts = rich.filter((o) => CHART_MIMES.some((m) => m in o.data!));
       assert.ok(charts.length >= 1, `${name} showed no chart`);
-      for (const c of charts) assert.ok('image/png' in c.data! && 'text/html' in c.data!, 'every chart also has a static PNG and an HTML rendering');
+      for (const c of charts) assert.ok('image/png' in c.data!, 'every chart also has a static PNG');
+      for (const c of charts.filter((o) => PLOTLY_MIME in o.data!)) assert.ok('text/html' in c.data!, 'every interactive chart also has an HTML rendering');
 
       const dir = join(results, 'figures', name);
       for (const chart of EXPECTED[name]!.charts) {
