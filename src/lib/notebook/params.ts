@@ -3,7 +3,7 @@
  * images, few iterations and grid points, the same code path, how the test suite runs every notebook),
  * the feature network and its weights, the backend and device, the results folder, the figures' DPI —
  * and the experiment's own values at full scale, with the smoke-scale ones that replace them.
- * Environment variables override the cell for CI: NST_SMOKE=1 (scale smoke), NST_BACKEND, NST_RESULTS.
+ * Environment variables override the cell for CI: NST_SMOKE=1 (scale smoke), NST_SCALE, NST_BACKEND, NST_RESULTS.
  */
 
 import { CONFIG_KEYS, type RunConfig } from '../config';
@@ -46,7 +46,7 @@ export function isSmoke(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function notebookParams<T extends object>(full: T & Partial<StandardParams>, smoke: Partial<T & StandardParams>, env: NodeJS.ProcessEnv = process.env): Readonly<StandardParams & T & { smoke: boolean }> {
   const given = { ...STANDARD_PARAMS, ...full };
-  const scale = isSmoke(env) ? SMOKE : given.scale;
+  const scale = isSmoke(env) ? SMOKE : env.NST_SCALE || given.scale;
   const scaled: Partial<StandardParams> = scale === SMOKE ? smoke : {};
   return Object.freeze({
     ...given,
