@@ -11,6 +11,8 @@ import { NstError } from '../src/lib/errors';
 import { createSession } from '../src/lib/run/session';
 import { run } from '../src/lib/run/run';
 import { parseMetricsCsv, runIdFor } from '../src/lib/run/store';
+import { lossCurves } from '../src/lib/figures/charts';
+import { TINY_RUN } from './helpers/tiny-run';
 
 const out = mkdtempSync(join(tmpdir(), 'nst-engine-'));
 const base = {
@@ -50,8 +52,8 @@ describe('a 64 px L-BFGS run on random weights', () => {
     assert.match(config.libraryVersion, /^\d+\.\d+\.\d+/);
     assert.deepEqual(config.styleLayers, ['conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1']);
     const rows = parseMetricsCsv(readFileSync(join(first.dir, 'metrics.csv'), 'utf8'));
-    assert.equal(rows.length, 30);
-    assert.deepEqual(rows.map((r) => r.iteration), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(rows.map((r) => r.iteration), Array.from({ length: 31 }, (_, i) => i), 'iterates 0 (the start) to 30 (the final image)');
+    assert.equal(rows[30]!.total, first.final.total, 'the last row is the final loss');
     assert.ok('style/conv3_1' in rows[0]! .terms && 'content/conv4_2' in rows[0]!.terms);
     // The weighted groups add up to the total.
     const r = rows[5]!;
@@ -108,6 +110,25 @@ describe('bad input is rejected before any compute', () => {
   for (const [what, bad, message] of cases) {
     it(what, async () => {
       await assert.rejects(run({ ...base, iterations: 1, ...bad } as never, { log: null }), (e: unknown) => e instanceof NstError && message.test(String(e)));
+    });
+  }
+});
+
+describe('curves end at the final loss', () => {
+  for (const [optimizer, extra] of [['lbfgs', {}], ['adam', { learningRate: 4 }], ['sgd', { learningRate: 1e-6 }]] as const) {
+    it(`${optimizer}: the history holds iterates 0 to N, the same numbers as metrics.csv and summary.json`, async () => {
+      const cfg = { ...TINY_RUN, ...extra, optimizer, iterations: 6, out, experiment: `curve-${optimizer}` };
+      const r = await run(cfg, { log: null, progress: false });
+      const total = lossCurves(r.history).series.find((s) => s.name === 'total')!;
+      const summary = JSON.parse(readFileSync(join(r.dir, 'summary.json'), 'utf8'));
+      assert.deepEqual(total.x, [0, 1, 2, 3, 4, 5, 6]);
+      assert.equal(total.y[6], summary.final.total, 'the curve ends at the final loss');
+      assert.deepEqual(parseMetricsCsv(readFileSync(join(r.dir, 'metrics.csv'), 'utf8')).map((l) => l.total), total.y);
+      assert.ok(total.y[6]! < total.y[0]!, `${optimizer} lowered the loss: ${total.y[0]} → ${total.y[6]}`);
+      // Row 0 is the starting image's loss, as a fresh session scores it.
+      const fresh = await createSession(cfg);
+      assert.equal(fresh.score().logs.total, total.y[0]);
+      fresh.dispose();
     });
   }
 });

@@ -234,6 +234,37 @@ describe('total variation', () => {
 });
 
 describe('weighted sums', () => {
+  it('report a part of weight 0 without differentiating it', () => {
+    let backward = 0;
+    // TV whose gradient function counts its calls: the tape calls it only if the part reaches the total.
+    const counted = (name: string): Objective => ({
+      name,
+      layers: [],
+      evaluate: (_taps, img) =>
+        tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+          save([x]);
+          return { value: tf.sum(tf.square(x)) as tf.Scalar, gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => (backward++, tf.mul(dy, tf.mul(2, saved!))) };
+        }) as unknown as Parameters<typeof tf.customGrad>[0])(img) as tf.Scalar,
+    });
+    const img = randomTensor([1, 2, 2, 3], 12, -1, 1) as tf.Tensor4D;
+    const sum = weightedSum([
+      { objective: counted('on'), weight: 0.5 },
+      { objective: counted('off'), weight: 0 },
+    ]);
+    let terms: Record<string, number> = {};
+    const { value, grad } = tf.valueAndGrad((x: tf.Tensor4D) => {
+      const r = sum.evaluateTerms({}, x);
+      terms = Object.fromEntries(Object.entries(r.terms).map(([k, v]) => [k, v.dataSync()[0]!]));
+      return r.total;
+    })(img);
+    const expected = tf.sum(tf.square(img)).dataSync()[0]!;
+    assert.equal(backward, 1, 'only the weighted part was differentiated');
+    assert.ok(Math.abs(terms.off! - expected) <= 1e-6 * expected, 'the weight-0 part is still reported');
+    assert.ok(Math.abs(value.dataSync()[0]! - 0.5 * expected) <= 1e-6 * expected);
+    assert.deepEqual(Array.from(grad.dataSync()), Array.from(img.dataSync()).map((v) => Math.fround(v)));
+    tf.dispose([value, grad, img]);
+  });
+
   const f = randomTensor([1, 3, 4, 5], 8, 0, 2);
   const p = randomTensor([1, 3, 4, 5], 9, 0, 2);
   const s = randomTensor([1, 3, 4, 5], 10, 0, 2);

@@ -138,26 +138,28 @@ describe('an interrupted run resumes to the image of an uninterrupted one', () =
       const cut = { ...cfg, experiment: 'cut' };
       const dir = runDir(resolveConfig(cut));
 
-      // Attempt 1: a signal at iteration 4 stops it with a snapshot, a checkpoint and the summary.
+      // Attempt 1: a signal during step 4 (its row is iterate 3's) stops it at iteration 4 with a
+      // snapshot, a checkpoint and the summary.
       const controller = new AbortController();
-      const first = await run(cut, { ...quiet, signal: controller.signal, callbacks: { onStepEnd: (l) => void (l.iteration === 4 && controller.abort()) } });
+      const first = await run(cut, { ...quiet, signal: controller.signal, callbacks: { onStepEnd: (l) => void (l.iteration === 3 && controller.abort()) } });
       assert.equal(first.stopReason, 'interrupted');
       assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).stopReason, 'interrupted');
       assert.ok(existsSync(snapshotPath(dir, 4)) && existsSync(join(dir, 'checkpoint.bin')) && !existsSync(join(dir, 'final.png')));
 
-      // Attempt 2: continues from 4, checkpoints every iteration, and dies after logging iteration 8.
+      // Attempt 2: continues from 4, checkpoints every iteration, and dies in step 8, after logging
+      // iterate 7 and before checkpointing iteration 8.
       await assert.rejects(
-        run(cut, { ...quiet, checkpointEveryMs: 0, callbacks: { onStepEnd: (l) => { if (l.iteration === 8) throw new Error('killed'); } } }),
+        run(cut, { ...quiet, checkpointEveryMs: 0, callbacks: { onStepEnd: (l) => { if (l.iteration === 7) throw new Error('killed'); } } }),
         /killed/,
       );
       assert.ok(!existsSync(join(dir, 'summary.json')), 'summary.json describes the latest attempt: none while it has not ended');
-      assert.equal(metrics(dir).length, 1 + 8, 'the killed attempt logged up to iteration 8');
+      assert.equal(metrics(dir).length, 1 + 8, 'the killed attempt logged iterates 0 to 7');
 
       // Attempt 3: continues from the last checkpoint (iteration 7) and finishes.
       const last = await run(cut, quiet);
       assert.equal(last.resumedFrom, 7);
       assert.equal(last.stopReason, 'completed');
-      assert.deepEqual(last.history.map((l) => l.iteration), Array.from({ length: 12 }, (_, i) => i + 1));
+      assert.deepEqual(last.history.map((l) => l.iteration), Array.from({ length: 13 }, (_, i) => i), 'iterates 0 (the start) to 12 (the final image)');
       assert.deepEqual(metrics(dir), metrics(whole.dir), 'metrics.csv continues: every row once, equal to the uninterrupted run');
       assert.equal(last.final.total, whole.final.total);
       assert.deepEqual(readFileSync(last.finalImage), readFileSync(whole.finalImage));
@@ -171,14 +173,14 @@ describe('an interrupted run resumes to the image of an uninterrupted one', () =
     const cfg = { ...base, optimizer: 'adam' as const, iterations: 6, out: join(tmp, 'restart') };
     const dir = runDir(resolveConfig(cfg));
     const controller = new AbortController();
-    await run(cfg, { ...quiet, signal: controller.signal, callbacks: { onStepEnd: (l) => void (l.iteration === 3 && controller.abort()) } });
+    await run(cfg, { ...quiet, signal: controller.signal, callbacks: { onStepEnd: (l) => void (l.iteration === 2 && controller.abort()) } });
     // The checkpoint as if another backend had computed it.
     const saved = (await readCheckpoint(join(dir, 'checkpoint.bin')))!;
     await writeCheckpoint(join(dir, 'checkpoint.bin'), { ...saved, backend: 'cpu' });
     await assert.rejects(run(cfg, quiet), (e: unknown) => e instanceof NstError && /computed on the cpu backend, this process runs wasm/.test(e.message) && /--backend cpu/.test(e.hint!));
     const fresh = await run(cfg, { ...quiet, resume: 'never' });
     assert.equal(fresh.resumedFrom, null);
-    assert.deepEqual(metrics(dir).map((l) => l.split(',')[0]), ['iteration', '1', '2', '3', '4', '5', '6']);
+    assert.deepEqual(metrics(dir).map((l) => l.split(',')[0]), ['iteration', '0', '1', '2', '3', '4', '5', '6']);
     await assert.rejects(run(cfg, { ...quiet, resume: 'require' }), (e: unknown) => e instanceof NstError && /--resume: .* has no checkpoint/.test(e.message));
   });
 });
@@ -219,7 +221,7 @@ describe('nst run under SIGTERM and SIGINT', () => {
       const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
       assert.equal(summary.stopReason, 'interrupted');
       assert.ok(summary.iterations < 150);
-      assert.equal(metricsRows(dir), summary.iterations, 'metrics.csv holds exactly the iterations run');
+      assert.equal(metricsRows(dir), summary.iterations + 1, 'metrics.csv holds exactly the iterates run to: 0 to the last');
       assert.ok(existsSync(snapshotPath(dir, summary.iterations)), 'a snapshot of the current image');
       stops.push(summary.iterations);
     }

@@ -28,6 +28,9 @@ import { extractPatches } from '../src/lib/objectives/statistics/patches';
 import { weightedSamples } from '../src/lib/objectives/statistics/samples';
 import { resampleSorted, sortedChannels } from '../src/lib/objectives/statistics/sorted';
 import { softmaxSmoothing } from '../src/lib/objectives/statistics/transforms';
+import { balancedStyleWeights } from '../src/lib/notebook/style-losses';
+import { createSession } from '../src/lib/run/session';
+import { TINY_RUN } from './helpers/tiny-run';
 import { combineTargets, STYLE_MEASURES, styleLayerWeightsBy, styleLoss, styleStatisticOf, type StyleMeasure } from '../src/lib/objectives/style';
 import { STYLE_LOSS_NAMES, type StyleLossName } from '../src/lib/objectives/style-loss-spec';
 import { explicitMmd, styleMeasure, styleMeasuresFor } from '../src/lib/objectives/style-losses';
@@ -645,5 +648,22 @@ describe('agreement with the float64 PyTorch reference (gatys_torch.py style-sta
       tf.dispose([style, image]);
       net.dispose();
     }
+  });
+});
+
+describe('balanced style weights (notebook 12)', () => {
+  it('give every loss the weighted style term of the reference at the starting image', async () => {
+    const base = { ...TINY_RUN, init: 'noise' as const };
+    const settings = [{ styleLoss: 'gram' }, { styleLoss: 'w2' }, { styleLoss: 'mean-std' }];
+    const betas = await balancedStyleWeights(base, settings, 1e3);
+    assert.equal(betas[0], 1e3, 'the reference keeps its β');
+    const weighted: number[] = [];
+    for (const [i, s] of settings.entries()) {
+      const session = await createSession({ ...base, ...s, styleWeight: betas[i] });
+      weighted.push(session.score().logs.style);
+      session.dispose();
+    }
+    for (const w of weighted) assert.ok(Math.abs(w / weighted[0]! - 1) < 5e-3, `β·S(x₀) ${weighted.join(', ')}`);
+    assert.ok(new Set(betas).size === 3, `the losses' scales differ: ${betas.join(', ')}`);
   });
 });

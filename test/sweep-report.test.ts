@@ -92,8 +92,7 @@ describe('nst report on a sweep with one run still pending', () => {
     const report = loadSweepReport(file, { out });
     assert.deepEqual(report.frame.shape, [4, Object.keys(report.rows[0]!).length]);
     assert.deepEqual(report.rows.map((r) => r.status), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'PENDING']);
-    // Iterates 0..3: the starting image and each of the 3 iterations.
-    assert.equal(report.records[2]!.history.length, 4);
+    assert.equal(report.records[2]!.history.length, 4, 'iterates 0 to 3');
   });
 
   it("draws the heatmap of the spec's metric over the two swept axes", () => {

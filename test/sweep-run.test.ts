@@ -127,7 +127,7 @@ describe('a local sweep killed with SIGKILL half way, then run again', () => {
       }
       // Restarted cleanly: one fresh curve, not the killed attempt's rows plus a second run's.
       const its = readFileSync(join(r.dir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
-      assert.deepEqual(its, Array.from({ length: iterations }, (_, i) => i + 1));
+      assert.deepEqual(its, Array.from({ length: iterations + 1 }, (_, i) => i));
       assert.equal(readStatus(r.dir)!.attempt, r.index === inFlight ? 2 : 1);
     }
   });
@@ -160,7 +160,7 @@ describe('SIGTERM, array indices and --jobs children', () => {
     const summary = JSON.parse(readFileSync(join(long!.dir, 'summary.json'), 'utf8'));
     assert.equal(summary.stopReason, 'interrupted');
     assert.ok(summary.iterations < 3000);
-    assert.equal(rows(long!.dir), summary.iterations);
+    assert.equal(rows(long!.dir), summary.iterations + 1, 'iterates 0 to the last');
     assert.ok(existsSync(snapshotPath(long!.dir, summary.iterations)), 'no snapshot at the last iteration');
     assert.ok(!existsSync(join(long!.dir, 'final.png')));
     assert.equal(spec.sweep(out).runs.filter((r) => existsSync(r.dir)).length, 1, 'only the indexed run was touched');

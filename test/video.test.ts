@@ -25,6 +25,7 @@ import { consecutiveWarpingErrors } from '../src/lib/video/measures';
 import { cameraPath, renderClip } from '../src/lib/video/synthetic';
 import { clipDirFor, clipIdFor, resolveClipConfig } from '../src/lib/video/video-config';
 import { runVideo } from '../src/lib/video/video-run';
+import { passDir } from '../src/lib/video/multi-pass';
 
 await initBackend('wasm');
 
@@ -93,7 +94,7 @@ describe('video on the session (6 frames, 64 px, mobilenet_v2)', () => {
     const rows = parseClipMetrics(readFileSync(join(temporal.dir, 'metrics.csv'), 'utf8'));
     for (let k = 0; k < FRAMES; k++) {
       const frame = rows.filter((r) => r.frame === k);
-      assert.equal(frame.length, base.iterations, `frame ${k}: one row per iteration`);
+      assert.equal(frame.length, base.iterations + 1, `frame ${k}: one row per iterate, the final one included`);
       const [first, last] = [frame[0]!.logs, frame[frame.length - 1]!.logs];
       assert.ok(last.style < first.style, `frame ${k}: style ${first.style} → ${last.style}`);
       assert.equal('temporal' in last.terms, k > 0, `frame ${k}: the temporal term is logged from frame 1 on`);
@@ -133,6 +134,50 @@ describe('video on the session (6 frames, 64 px, mobilenet_v2)', () => {
       assert.ok(readFileSync(clipFramePath(killedDir, k)).equals(readFileSync(clipFramePath(temporalDir, k))), `frame ${k} is the uninterrupted clip's`);
     }
     assert.equal(metricsWithoutTimes(killedDir), metricsWithoutTimes(temporalDir), "the killed frame's rows are dropped, the others kept");
+  });
+});
+
+describe('the multi-pass algorithm (§3.4)', () => {
+  const multi = { ...base, frameInit: 'session', temporalOffsets: 'none', passes: 3, passIterations: 6 };
+  let multiDir = '';
+
+  it('blending with the warped neighbours, backward then forward, steadies per-frame results', { timeout: 120_000 }, async () => {
+    const single = await runVideo({ ...multi, passes: 1, out: join(dir, 'single-pass') }, { log: null, encode: false });
+    const result = await runVideo({ ...multi, out: join(dir, 'multi-pass') }, { log: null, encode: false });
+    multiDir = result.dir;
+    assert.deepEqual(result.record.passes!.map((p) => [p.pass, p.direction, p.frames.map((f) => f.index)]), [
+      [2, 'backward', [5, 4, 3, 2, 1, 0]],
+      [3, 'forward', [0, 1, 2, 3, 4, 5]],
+    ]);
+    assert.equal(result.record.resultFrames, join(passDir(result.dir, 3), 'frames'));
+    const [before, after] = [await trueWarpingError(single.dir), await trueWarpingError(passDir(result.dir, 3))];
+    assert.ok(after * 1.5 <= before, `warping error after 3 passes ${after.toFixed(2)}, one per-frame pass ${before.toFixed(2)}`);
+    // Pass 1 is the single pass, frame for frame.
+    for (let k = 0; k < FRAMES; k++) assert.ok(readFileSync(clipFramePath(result.dir, k)).equals(readFileSync(clipFramePath(single.dir, k))));
+    const rows = parseClipMetrics(readFileSync(join(passDir(result.dir, 2), 'metrics.csv'), 'utf8'));
+    assert.equal(rows.length, FRAMES * (multi.passIterations + 1), 'pass 2 logs its own rows: iterates 0..passIterations of every frame');
+    const record = JSON.parse(readFileSync(join(result.dir, 'clip.json'), 'utf8'));
+    assert.equal(record.status, 'complete');
+    assert.equal(record.resultWarpingErrors.length, FRAMES - 1);
+  });
+
+  it('a clip stopped in pass 2 resumes there and ends with the same frames', { timeout: 120_000 }, async () => {
+    assert.ok(multiDir, 'needs the uninterrupted clip of the test above');
+    const cfg = { ...multi, out: join(dir, 'multi-killed') };
+    // Pass 1 logs 13 rows a frame; stop after two frames of pass 2 (7 rows each) and part of a third.
+    let calls = 0;
+    const stopAt = FRAMES * (base.iterations + 1) + 2 * (multi.passIterations + 1) + 3;
+    await assert.rejects(runVideo(cfg, { log: null, encode: false, onStep: () => { if (++calls === stopAt) throw new Error('killed'); } }), /killed/);
+    const killed = clipDirFor(resolveClipConfig(cfg));
+    assert.deepEqual(readdirSync(join(passDir(killed, 2), 'frames')).sort(), ['frame_00005.png', 'frame_00006.png']);
+    const again = await runVideo(cfg, { log: null, encode: false });
+    assert.deepEqual(again.record.passes![0]!.frames.map((f) => f.index), [3, 2, 1, 0], 'pass 2 resumes at its first frame without a PNG');
+    for (const pass of [2, 3]) {
+      for (let k = 0; k < FRAMES; k++) {
+        assert.ok(readFileSync(clipFramePath(passDir(killed, pass), k)).equals(readFileSync(clipFramePath(passDir(multiDir, pass), k))), `pass ${pass} frame ${k}`);
+      }
+      assert.equal(metricsWithoutTimes(passDir(killed, pass)), metricsWithoutTimes(passDir(multiDir, pass)), `pass ${pass}: the killed frame's rows are dropped`);
+    }
   });
 });
 

@@ -140,7 +140,7 @@ describe('two writers', () => {
     first.child.kill('SIGINT');
     assert.equal((await first.done).code, 130);
     const logged = parseMetricsCsv(readFileSync(join(dir, RUN_FILES.metrics), 'utf8')).map((r) => r.iteration);
-    assert.deepEqual(logged, Array.from({ length: logged.length }, (_, i) => i + 1), 'one writer: every iteration once');
+    assert.deepEqual(logged, Array.from({ length: logged.length }, (_, i) => i), 'one writer: every iterate once');
   });
 
   it('two `nst sweep`s of one file share the runs: each runs once', async () => {
@@ -156,7 +156,7 @@ describe('two writers', () => {
       assert.equal(runState(r.dir), 'COMPLETED');
       const log = readFileSync(join(r.dir, 'run.log'), 'utf8');
       assert.equal(log.match(/^completed after/gm)?.length, 1, `run ${r.index} ran ${log.match(/^completed after/gm)?.length} times`);
-      assert.equal(metricsRows(r.dir), 25);
+      assert.equal(metricsRows(r.dir), 26);
     }
     const ran = (s: string) => [...s.matchAll(/run (\d) COMPLETED/g)].map((m) => Number(m[1]));
     assert.deepEqual([...ran(a.stdout), ...ran(b.stdout)].sort(), [0, 1, 2, 3], `${a.stdout}\n---\n${b.stdout}`);
@@ -181,10 +181,10 @@ describe('two writers', () => {
       }),
       /killed/,
     );
-    assert.deepEqual(seen, ['RUNNING', 'RUNNING']);
+    assert.deepEqual(seen, ['RUNNING', 'RUNNING', 'RUNNING'], 'rows of iterates 0, 1, 2');
     assert.equal(runState(r.dir), 'INTERRUPTED');
     const row = summaryRows(sweep, collectRecords(sweep))[0]!;
-    assert.deepEqual([row.status, row.iterations, row.stop_reason], ['INTERRUPTED', 2, null], 'the latest attempt: 2 iterations, no summary yet');
+    assert.deepEqual([row.status, row.iterations, row.stop_reason], ['INTERRUPTED', 2, null], 'the latest attempt: logged to iterate 2, no summary yet');
   });
 });
 
@@ -203,7 +203,7 @@ describe('metrics.csv under a failing write', () => {
     const lines = text.trim().split('\n');
     const columns = lines[0]!.split(',').length;
     assert.ok(lines.every((l) => l.split(',').length === columns));
-    assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[0])), Array.from({ length: Number(m[1]) - 1 }, (_, i) => i + 1));
+    assert.deepEqual(lines.slice(1).map((l) => Number(l.split(',')[0])), Array.from({ length: Number(m[1]) }, (_, i) => i));
     assert.ok(text.length <= 4096 && text.length > 4096 - 300, `cut at the limit: ${text.length} bytes`);
   });
 });

@@ -3,8 +3,13 @@
  * reduce to this object with the same names in camelCase (`styleWeight`), and the resolved object is
  * saved beside every run.
  */
+import { COLOUR_MATCH_METHODS, type ColourMatchMethod } from './colour/histogram-matching';
+import { ORIGINAL_COLOUR_METHODS, type OriginalColourMethod } from './colour/original-colours';
 import { NstError } from './errors';
+import { GUIDE_PROPAGATIONS, type GuidePropagation } from './guides/propagate';
+import { parseRegions, regionStyles, type RegionSpec } from './guides/regions';
 import { deferredLayers, expandLayers } from './net/taps-config';
+import { IMAGE_PARAMS, type ImageParamName } from './param/image-param';
 import { STYLE_LAYER_WEIGHTINGS, canonicalStyleLoss, styleLossText } from './objectives/style-loss-spec';
 import { presetConfig } from './papers/presets';
 
@@ -38,6 +43,19 @@ export type LineSearch = (typeof LINE_SEARCHES)[number];
 
 export { STYLE_LAYER_WEIGHTINGS };
 export type StyleLayerWeighting = (typeof STYLE_LAYER_WEIGHTINGS)[number];
+
+/**
+ * Colour control before the run (Gatys et al. 2017 §5): `luminance`: transfer on luminance only (the
+ * style's luminance matched to the content's, the result's Y recombined with the content's IQ);
+ * `histogram`: the style images' colour histograms matched to the content's (colourMethod).
+ */
+export const COLOUR_CONTROLS = ['none', 'luminance', 'histogram'] as const;
+export type ColourControl = (typeof COLOUR_CONTROLS)[number];
+
+export const ORIGINAL_COLOURS = ['none', ...ORIGINAL_COLOUR_METHODS] as const;
+export type OriginalColours = 'none' | OriginalColourMethod;
+
+export type { RegionSpec };
 
 export interface RunConfig {
   /** Content image path; '' for texture synthesis (no content term). */
@@ -108,6 +126,25 @@ export interface RunConfig {
   /** VGG weights: `auto` (models/ → fetch → random:0), a Keras .h5 file, a tfjs model directory, or `random:SEED`. */
   weights: string;
   backend: BackendChoice;
+  /** What the optimizer changes (param/): `pixels` (the RGB image) or `luminance` (Y only, the content's colours fixed). */
+  param: ImageParamName;
+  /** Colour control before the run (Gatys et al. 2017 §5, see COLOUR_CONTROLS). */
+  colour: ColourControl;
+  /** How `colour: histogram` matches colours: A from Cholesky factors or symmetric square roots of the covariances. */
+  colourMethod: ColourMatchMethod;
+  /** Post-processing of final.png with the content's colours (final-raw.png keeps the result as it ran). */
+  originalColours: OriginalColours;
+  /** Spatial control (Gatys et al. 2017 §4): a style per region of the content image; empty: one style everywhere. */
+  regions: RegionSpec[];
+  /** How region masks reach each tap: `simple` (area resize), `inside` (erosion by the receptive field), `all` (dilation). */
+  guidePropagation: GuidePropagation;
+  /**
+   * Coarse-to-fine (Gatys et al. 2017 §6): the image sizes of the stages, increasing; the last is the
+   * output size (`imageSize`). Each stage starts from the previous result upsampled. Empty: one stage.
+   */
+  schedule: number[];
+  /** Iterations of each stage (one value: every stage); empty: `iterations` each. */
+  stageIterations: number[];
 }
 
 /** Gatys et al. 2016's recipe at the size jcjohnson/neural-style uses. */
@@ -152,11 +189,25 @@ export const DEFAULT_CONFIG: Readonly<RunConfig> = Object.freeze({
   printEvery: 50,
   weights: 'auto',
   backend: 'auto',
+  param: 'pixels',
+  colour: 'none',
+  colourMethod: 'cholesky',
+  originalColours: 'none',
+  regions: [],
+  guidePropagation: 'simple',
+  schedule: [],
+  stageIterations: [],
 } satisfies RunConfig);
+
+/**
+ * Keys added after run ids were first derived: at their default they are left out of a run's identity,
+ * so that results computed before they existed keep their ids (and are resumed or skipped, not redone).
+ */
+export const LATER_KEYS: readonly (keyof RunConfig)[] = ['param', 'colour', 'colourMethod', 'originalColours', 'regions', 'guidePropagation', 'schedule', 'stageIterations'];
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof RunConfig)[];
 
-type Kind = 'string' | 'number' | 'int' | 'strings' | 'numbers' | 'style-loss' | readonly string[];
+type Kind = 'string' | 'number' | 'int' | 'strings' | 'numbers' | 'ints' | 'style-loss' | 'regions' | readonly string[];
 
 const KINDS: Record<keyof RunConfig, Kind> = {
   content: 'string',
@@ -198,6 +249,14 @@ const KINDS: Record<keyof RunConfig, Kind> = {
   printEvery: 'int',
   weights: 'string',
   backend: BACKENDS,
+  param: IMAGE_PARAMS,
+  colour: COLOUR_CONTROLS,
+  colourMethod: COLOUR_MATCH_METHODS,
+  originalColours: ORIGINAL_COLOURS,
+  regions: 'regions',
+  guidePropagation: GUIDE_PROPAGATIONS,
+  schedule: 'ints',
+  stageIterations: 'ints',
 };
 
 /** The CLI spelling of a config key: `styleWeight` → `--style-weight`. */
@@ -258,6 +317,14 @@ function coerce(key: keyof RunConfig, value: unknown): unknown {
       });
     case 'numbers':
       return listOf(value).map(num);
+    case 'ints':
+      return listOf(value).map((v) => {
+        const n = num(v);
+        if (!Number.isInteger(n) || n <= 0) fail(key, `expected positive integers, got ${JSON.stringify(v)}`);
+        return n;
+      });
+    case 'regions':
+      return parseRegions(value, `${optionName(key)} (${key})`);
     case 'style-loss':
       return styleLossText(value);
   }
@@ -283,6 +350,7 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
     cfg[key] = coerce(key as keyof RunConfig, value);
   }
   const c = cfg as unknown as RunConfig;
+  checkControls(c, given);
   if (c.network.trim() === '') fail('network', 'is empty', 'give a network name (nst models list) or a model.json path');
   // Layer names are checked here when the network's taps are known without loading it (VGG), else
   // when the session opens the network (bindLayers), still before any compute.
@@ -318,6 +386,57 @@ export function resolveConfig(partial: Readonly<Partial<RunConfig>> | Readonly<R
   if (c.out.trim() === '') fail('out', 'is empty', 'give the results folder, e.g. --out results');
   if (!/^[\w.-]+$/.test(c.experiment) || /^\.+$/.test(c.experiment)) fail('experiment', `'${c.experiment}' is not a folder name`, 'use letters, digits, . _ -');
   return c;
+}
+
+/**
+ * The perceptual controls' keys (Gatys et al. 2017) against each other and the rest, in place: regions
+ * supply the style images (`style` becomes their union), a schedule supplies the output size.
+ */
+function checkControls(c: RunConfig, given: Readonly<Record<string, unknown>>): void {
+  const needContent: [keyof RunConfig, boolean][] = [
+    ['param', c.param !== 'pixels'],
+    ['colour', c.colour !== 'none'],
+    ['originalColours', c.originalColours !== 'none'],
+    ['regions', c.regions.length > 0],
+  ];
+  for (const [k, used] of needContent) {
+    if (used && !c.content) fail(k, `${JSON.stringify(c[k])} needs a content image`, 'give --content PATH (texture synthesis has no content colours or regions)');
+  }
+  if (c.regions.length > 0) {
+    const styles = regionStyles(c.regions);
+    if (c.style.length > 0 && c.style.join('\n') !== styles.join('\n')) {
+      fail('style', `with regions the style images are the regions' (${styles.join(', ')}), got ${c.style.join(', ')}`, 'leave --style out: each region names its own style images');
+    }
+    if (c.styleBlend.length > 0) fail('styleBlend', 'does not apply to regions', "a region's style images are blended equally; weigh regions with their styleWeight");
+    c.style = styles;
+  }
+  if (c.schedule.length > 0) {
+    if (c.schedule.some((s, i) => i > 0 && s <= c.schedule[i - 1]!)) fail('schedule', `sizes must increase, got ${c.schedule.join(',')}`, 'e.g. --schedule 256,512');
+    const last = c.schedule[c.schedule.length - 1]!;
+    if (given.imageSize !== undefined && Number(given.imageSize) !== last) {
+      fail('imageSize', `${String(given.imageSize)} differs from the schedule's last size ${last}`, 'the last stage of --schedule is the output size: leave --image-size out');
+    }
+    c.imageSize = last;
+    if (c.stageIterations.length > 1 && c.stageIterations.length !== c.schedule.length) {
+      fail('stageIterations', `${c.stageIterations.length} values for ${c.schedule.length} stages`, 'give one value per stage of --schedule, or one for all');
+    }
+  } else if (c.stageIterations.length > 0) {
+    fail('stageIterations', 'needs a --schedule', 'give --schedule SIZES, or --iterations for a single-stage run');
+  }
+}
+
+/** The stages of a run: [image size, iterations] each; one stage without a schedule. */
+export function stagesOf(cfg: Pick<RunConfig, 'schedule' | 'stageIterations' | 'imageSize' | 'iterations'>): { imageSize: number; iterations: number }[] {
+  if (cfg.schedule.length === 0) return [{ imageSize: cfg.imageSize, iterations: cfg.iterations }];
+  return cfg.schedule.map((imageSize, i) => ({ imageSize, iterations: cfg.stageIterations[Math.min(i, cfg.stageIterations.length - 1)] ?? cfg.iterations }));
+}
+
+/** Stage `index` of stagesOf(cfg); a stage the run does not have is a wiring bug. */
+export function stageOf(cfg: Parameters<typeof stagesOf>[0], index: number): { imageSize: number; iterations: number } {
+  const stages = stagesOf(cfg);
+  const stage = stages[index];
+  if (!stage) throw new Error(`stage ${index} of a run with ${stages.length} stage(s)`);
+  return stage;
 }
 
 /** Style blend weights normalised to sum 1. */

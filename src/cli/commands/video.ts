@@ -16,6 +16,9 @@ const VIDEO_HELP: Record<keyof VideoConfig, string> = {
   flow: `optical flow: ${FLOW_METHODS.join(' | ')}`,
   fps: 'decode at this rate (ffmpeg fps filter) and encode clip.mp4 at it; 0: the source\'s rate',
   maxFrames: 'only the first N frames; 0: all',
+  passes: 'passes over the clip (§3.4): 1 forward; more alternate backward, forward, … from blended starts',
+  passIterations: 'iterations per frame in passes 2 and later; 0: --iterations',
+  passBlend: 'δ of the multi-pass blend: weight of a frame\'s own previous-pass output (vs its warped neighbour)',
 };
 
 const EXTRA: Record<string, ExtraOption> = {

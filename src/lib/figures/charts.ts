@@ -2,34 +2,36 @@
  * The workbench's figures, built from run histories and analysis results. Losses are positive and
  * span decades, so loss axes are logarithmic; other axes switch to log when their values do.
  */
-import type { StepLogs } from '../run/types';
+import { logGroups, type StepLogs } from '../run/types';
 import { spansDecades, type Axis, type HeatmapFigure, type LineFigure, type Series } from './figure';
 
 const ITERATION: Axis = { title: 'iteration', integer: true };
-const GROUPS = ['total', 'content', 'style', 'tv'] as const;
-type Group = (typeof GROUPS)[number];
-
-const GROUP_LABELS: Record<Group, string> = {
+/** Labels of the standard groups; other groups (a region's `style/sky`) are labelled by name. */
+const GROUP_LABELS: Record<string, string> = {
   total: 'total',
   content: 'content (α·L_content)',
   style: 'style (β·L_style)',
   tv: 'total variation',
 };
 
-/** A loss value of a step: a group (`total`, `content`, `style`, `tv`) or a leaf term (`style/conv1_1`). */
+/** A loss value of a step: `total`, a group (`content`, `style`, `style/sky`, `tv`) or a leaf term (`style/conv1_1`). */
 export function lossValue(logs: StepLogs, key: string): number {
-  return (GROUPS as readonly string[]).includes(key) ? logs[key as Group] : (logs.terms[key] ?? NaN);
+  if (key === 'total') return logs.total;
+  return logGroups(logs)[key] ?? logs.terms[key] ?? NaN;
 }
 
 function seriesOf(history: readonly StepLogs[], key: string, name: string, extra: Partial<Series> = {}): Series {
   return { name, x: history.map((l) => l.iteration), y: history.map((l) => lossValue(l, key)), ...extra };
 }
 
-/** The total loss and its weighted parts (Gatys et al. 2016, eq. 7) per iteration; all-zero parts are left out. */
+/**
+ * The total loss and its weighted parts (Gatys et al. 2016, eq. 7; and whatever groups the objective
+ * nests, such as regions) per iteration; all-zero parts are left out.
+ */
 export function lossCurves(history: readonly StepLogs[], title = 'Loss'): LineFigure {
   // The total solid, its parts dashed: where style is nearly all of the total, the total still shows between the dashes.
-  const parts = GROUPS.filter((g) => g !== 'total' && history.some((l) => l[g] > 0)).map((g) => seriesOf(history, g, GROUP_LABELS[g], { dash: 'weighted part' }));
-  const series = [seriesOf(history, 'total', GROUP_LABELS.total, { dash: 'total' }), ...parts];
+  const parts = Object.keys(history[0] ? logGroups(history[0]) : {}).filter((g) => history.some((l) => lossValue(l, g) > 0));
+  const series = [seriesOf(history, 'total', GROUP_LABELS.total!, { dash: 'total' }), ...parts.map((g) => seriesOf(history, g, GROUP_LABELS[g] ?? g, { dash: 'weighted part' }))];
   return { kind: 'line', title, x: ITERATION, y: { title: 'loss (weighted, dimensionless)', log: true }, series };
 }
 
@@ -40,7 +42,9 @@ export function lossCurves(history: readonly StepLogs[], title = 'Loss'): LineFi
 export function termCurves(history: readonly StepLogs[], title = 'Loss terms (unweighted)', prefix = ''): LineFigure {
   const names = Object.keys(history[0]?.terms ?? {}).filter((n) => n.startsWith(prefix));
   const series = names.map((n) => {
-    const [kind, layer] = n.includes('/') ? n.split('/') : [n, n];
+    // `style/sky/conv1_1`: the layer is the last part, the kind (dash) what it is under.
+    const cut = n.lastIndexOf('/');
+    const [kind, layer] = cut >= 0 ? [n.slice(0, cut), n.slice(cut + 1)] : [n, n];
     return seriesOf(history, n, n, { color: layer, dash: kind });
   });
   return { kind: 'line', title, x: ITERATION, y: { title: 'term value (unweighted, dimensionless)', log: true }, series, legend: 'layer' };
@@ -58,7 +62,7 @@ export interface LabelledHistory {
 /** One loss (a group or a leaf term) of several runs, overlaid: runs of a sweep, seeds, inits. */
 export function overlaidCurves(runs: readonly LabelledHistory[], opts: { value?: string; title: string; legend?: string }): LineFigure {
   const value = opts.value ?? 'total';
-  const label = (GROUP_LABELS as Record<string, string>)[value] ?? value;
+  const label = GROUP_LABELS[value] ?? value;
   return {
     kind: 'line',
     title: opts.title,

@@ -11,7 +11,7 @@ import { tapOf, type Taps } from './objective';
 import { combineTargets, styleLayerWeightsBy, styleLoss, styleStatisticOf, type StyleMeasure } from './style';
 import { styleMeasuresFor, type StyleLossSettings } from './style-losses';
 import { totalVariation } from './tv';
-import { weightedSum, type WeightedSum } from './sum';
+import { scale, weightedSum, type WeightedSum } from './sum';
 
 /** The TV leaf's name: distinct from the weighted `tv` group that metrics.csv and StepLogs also carry. */
 export const TV_TERM = 'tv/image';
@@ -131,8 +131,11 @@ export function computeTargets(net: FeatureExtractor, inputs: TargetInputs): Gat
 /** The parts of the objective a run reports: weighted groups, as StepLogs wants them, and leaves. */
 export interface GatysTerms {
   total: tf.Scalar;
-  /** α·Σ content, β·Σ w_l E_l, tvWeight·tv (0 where a part is absent). */
-  groups: { content: tf.Scalar; style: tf.Scalar; tv: tf.Scalar };
+  /**
+   * By GatysObjective.groupNames: α·Σ content, β·Σ w_l E_l, tvWeight·tv (0 where a part is absent), and
+   * any sum nested in them (a region's `style/sky`), each weighted into the total.
+   */
+  groups: Record<string, tf.Scalar>;
   /** Unweighted leaves: `content/<layer>`, `style/<layer>`, `tv/image`. */
   terms: Record<string, tf.Scalar>;
 }
@@ -142,6 +145,8 @@ export interface GatysObjective {
   readonly sum: WeightedSum;
   readonly layers: readonly string[];
   readonly termNames: readonly string[];
+  /** `content`, `style`, the sums nested in them, `tv`: the weighted groups, in tree order. */
+  readonly groupNames: readonly string[];
   /** Call inside tf.tidy (or tf.valueAndGrad of `.total`). */
   evaluate(taps: Taps, image: tf.Tensor4D): GatysTerms;
 }
@@ -157,15 +162,49 @@ export type GatysConfig = Pick<
  * (texture synthesis) there are no content terms. w_l defaults per convention
  * (defaultStyleLayerWeights, with N_l read from the targets). The TV leaf is always present, so runs
  * that differ only in tvWeight report the same terms. The targets are borrowed: dispose them after the
- * objective's last use.
+ * objective's last use. `style` replaces the style group built from the targets (spatial control's
+ * per-region sums: objectives/region-style.ts); the targets then need no style layers.
  */
-export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets): GatysObjective {
+export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets, style?: WeightedSum): GatysObjective {
   if (targets.normalization !== cfg.normalization) {
     throw new Error(`targets were computed for normalization '${targets.normalization}', the objective uses '${cfg.normalization}'`);
   }
   const contentLayers = Object.keys(targets.content).length > 0 ? cfg.contentLayers : [];
-  const missing = [...contentLayers.filter((l) => !targets.content[l]), ...cfg.styleLayers.filter((l) => !targets.styleGrams[l])];
+  const missing = [...contentLayers.filter((l) => !targets.content[l]), ...(style ? [] : cfg.styleLayers.filter((l) => !targets.styleGrams[l]))];
   if (missing.length > 0) throw new Error(`the targets lack layers ${missing.join(', ')}`);
+  const sum = weightedSum([
+    { objective: contentSum(cfg, targets, contentLayers), weight: cfg.contentWeight },
+    { objective: style ?? styleSum(cfg, targets), weight: cfg.styleWeight },
+    // A group of its own, so that every group is a sum: `tv` over the leaf `tv/image`.
+    { objective: scale(totalVariation(TV_TERM), 1, 'tv'), weight: cfg.tvWeight },
+  ]);
+  return {
+    sum,
+    layers: sum.layers,
+    termNames: sum.termNames,
+    groupNames: sum.groupNames,
+    evaluate: (taps, image) => sum.evaluateTerms(taps, image),
+  };
+}
+
+function contentSum(cfg: GatysConfig, targets: GatysTargets, contentLayers: readonly string[]): WeightedSum {
+  const reduction = CONTENT_REDUCTION[cfg.normalization];
+  return weightedSum(
+    contentLayers.map((l) => ({ objective: contentLoss(l, targets.content[l]!, reduction), weight: 1 })),
+    'content',
+  );
+}
+
+/** The style layer weights w_l: the config's, or its rule's for the layers' filter counts. */
+export function styleWeightsFor(cfg: GatysConfig, channels: readonly number[]): number[] {
+  const weights = cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : styleLayerWeightsBy(cfg.styleLayerWeighting ?? 'normalization', cfg.normalization, channels);
+  if (weights.length !== cfg.styleLayers.length) {
+    throw new NstError(`--style-layer-weights: ${weights.length} weights for ${cfg.styleLayers.length} style layers`, `one weight per layer of ${cfg.styleLayers.join(',')}`);
+  }
+  return weights;
+}
+
+function styleSum(cfg: GatysConfig, targets: GatysTargets): WeightedSum {
   const measures = styleMeasuresFor(cfg.normalization, cfg.styleLayers, cfg);
   for (const l of cfg.styleLayers) {
     if (targets.styleMeasures[l]!.name !== measures[l]!.name) {
@@ -174,32 +213,9 @@ export function buildGatysObjective(cfg: GatysConfig, targets: GatysTargets): Ga
       );
     }
   }
-  const channels = cfg.styleLayers.map((l) => targets.styleChannels[l]!);
-  const weights = cfg.styleLayerWeights.length > 0 ? cfg.styleLayerWeights : styleLayerWeightsBy(cfg.styleLayerWeighting ?? 'normalization', cfg.normalization, channels);
-  if (weights.length !== cfg.styleLayers.length) {
-    throw new NstError(`--style-layer-weights: ${weights.length} weights for ${cfg.styleLayers.length} style layers`, `one weight per layer of ${cfg.styleLayers.join(',')}`);
-  }
-  const reduction = CONTENT_REDUCTION[cfg.normalization];
-  const content = weightedSum(
-    contentLayers.map((l) => ({ objective: contentLoss(l, targets.content[l]!, reduction), weight: 1 })),
-    'content',
-  );
-  const style = weightedSum(
+  const weights = styleWeightsFor(cfg, cfg.styleLayers.map((l) => targets.styleChannels[l]!));
+  return weightedSum(
     cfg.styleLayers.map((l, i) => ({ objective: styleLoss(l, targets.styleGrams[l]!, measures[l]), weight: weights[i]! })),
     'style',
   );
-  const sum = weightedSum([
-    { objective: content, weight: cfg.contentWeight },
-    { objective: style, weight: cfg.styleWeight },
-    { objective: totalVariation(TV_TERM), weight: cfg.tvWeight },
-  ]);
-  return {
-    sum,
-    layers: sum.layers,
-    termNames: sum.termNames,
-    evaluate(taps, image) {
-      const { total, groups, terms } = sum.evaluateTerms(taps, image);
-      return { total, groups: { content: groups.content!, style: groups.style!, tv: groups[TV_TERM]! }, terms };
-    },
-  };
 }

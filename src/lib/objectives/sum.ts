@@ -14,7 +14,10 @@ export interface WeightedPart {
 export interface TermValues {
   /** Σ weight·value over the parts. */
   total: tf.Scalar;
-  /** Each direct part's weighted contribution, by the part's name (e.g. `content`, `style`, `tv`). */
+  /**
+   * Each direct part's weighted contribution, by the part's name (e.g. `content`, `style`, `tv`), and
+   * that of every sum nested deeper (`style/sky` inside `style`), weighted into this total.
+   */
   groups: Record<string, tf.Scalar>;
   /** Every leaf, unweighted, by leaf name; nested sums contribute their leaves. */
   terms: Record<string, tf.Scalar>;
@@ -24,6 +27,8 @@ export interface WeightedSum extends Objective {
   readonly parts: readonly WeightedPart[];
   /** Leaf names in evaluation order. */
   readonly termNames: readonly string[];
+  /** The names TermValues.groups holds, in tree order (pre-order): the direct parts and the sums below them. */
+  readonly groupNames: readonly string[];
   /** The total with its groups and leaves, from one evaluation. Call inside tf.tidy. */
   evaluateTerms(taps: Taps, image: tf.Tensor4D): TermValues;
 }
@@ -41,6 +46,11 @@ function leafNames(o: Objective): readonly string[] {
   return isWeightedSum(o) ? o.termNames : [o.name];
 }
 
+/** The sums strictly below `o`, in pre-order (none for a leaf). */
+function nestedSums(o: Objective): string[] {
+  return isWeightedSum(o) ? o.parts.flatMap((p) => (isWeightedSum(p.objective) ? [p.objective.name, ...nestedSums(p.objective)] : [])) : [];
+}
+
 /** Σ w_i·o_i. An empty sum is 0. Leaf names must be unique across the whole tree. */
 export function weightedSum(parts: readonly WeightedPart[], name = 'total'): WeightedSum {
   for (const { objective, weight } of parts) {
@@ -53,35 +63,43 @@ export function weightedSum(parts: readonly WeightedPart[], name = 'total'): Wei
   if (duplicate !== undefined) {
     throw new NstError(`${name}: two terms are named '${duplicate}'`, 'give each leaf objective its own name');
   }
-  const frozen = parts.map((p) => ({ ...p }));
+  const frozen = parts.map((p) => ({ ...p, nested: nestedSums(p.objective) }));
 
   function evaluateTerms(taps: Taps, image: tf.Tensor4D): TermValues {
     const groups: Record<string, tf.Scalar> = {};
     const terms: Record<string, tf.Scalar> = {};
     let total: tf.Scalar = tf.scalar(0);
-    for (const { objective, weight } of frozen) {
+    // Two parts may share a name (e.g. two scaled copies): their contributions add up.
+    const add = (n: string, v: tf.Scalar) => (groups[n] = groups[n] ? tf.add(groups[n]!, v) : v);
+    for (const { objective, weight, nested } of frozen) {
       let value: tf.Scalar;
       if (isWeightedSum(objective)) {
         const inner = objective.evaluateTerms(taps, image);
         Object.assign(terms, inner.terms);
         value = inner.total;
+        for (const n of nested) add(n, tf.mul(inner.groups[n]!, weight) as tf.Scalar);
       } else {
         value = objective.evaluate(taps, image);
         terms[objective.name] = value;
       }
       const weighted = tf.mul(value, weight) as tf.Scalar;
-      // Two parts may share a name (e.g. two scaled copies): their contributions add up.
-      groups[objective.name] = groups[objective.name] ? tf.add(groups[objective.name]!, weighted) : weighted;
-      total = tf.add(total, weighted);
+      add(objective.name, weighted);
+      // A part of weight 0 is still reported, but kept out of the total so that the gradient tape,
+      // which walks back only from the total, does not differentiate it (TV at --tv-weight 0: ~4%).
+      if (weight !== 0) total = tf.add(total, weighted);
     }
+    // With every weight 0 the total must still depend on the image (its gradient is then 0, and an
+    // optimizer reports convergence) rather than be a constant tfjs refuses to differentiate.
+    if (frozen.length > 0 && frozen.every((p) => p.weight === 0)) total = tf.add(total, groups[frozen[0]!.objective.name]!);
     return { total, groups, terms };
   }
 
   return {
     name,
     layers: unionLayers(frozen.map((p) => p.objective)),
-    parts: frozen,
+    parts: frozen.map(({ objective, weight }) => ({ objective, weight })),
     termNames,
+    groupNames: [...new Set(frozen.flatMap((p) => [p.objective.name, ...p.nested]))],
     evaluateTerms,
     evaluate: (taps, image) => evaluateTerms(taps, image).total,
   };

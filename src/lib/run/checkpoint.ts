@@ -32,6 +32,8 @@ export interface CheckpointRecord {
   runId: string;
   /** The backend that computed it: resuming elsewhere would not reproduce the uninterrupted run. */
   backend: string;
+  /** The coarse-to-fine stage the session ran (absent: a single-stage run). */
+  stage?: number;
   checkpoint: SessionCheckpoint;
 }
 
@@ -42,6 +44,7 @@ interface Header {
   version: number;
   runId: string;
   backend: string;
+  stage?: number;
   iteration: number;
   evaluations: number;
   elapsedMs: number;
@@ -68,6 +71,7 @@ export async function writeCheckpoint(path: string, record: CheckpointRecord): P
     version: VERSION,
     runId: record.runId,
     backend: record.backend,
+    ...(record.stage === undefined ? {} : { stage: record.stage }),
     iteration: cp.iteration,
     evaluations: cp.evaluations,
     elapsedMs: cp.elapsedMs,
@@ -137,6 +141,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointRecord | u
   return {
     runId: header.runId,
     backend: header.backend,
+    ...(header.stage === undefined ? {} : { stage: header.stage }),
     checkpoint: {
       iteration: header.iteration,
       evaluations: header.evaluations,

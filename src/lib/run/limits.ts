@@ -40,7 +40,7 @@ export function smallestImageSize(native: Size, min: number): number {
  * Throws an NstError when `image`, fitted to `imageSize` on its longer side, is too small for `taps`,
  * naming the taps that need more and the smallest `--image-size` that works.
  */
-export function checkInputSize(image: InputImage, imageSize: number, taps: readonly string[], net: Pick<FeatureNetwork, 'minInputSize'>): void {
+export function checkInputSize(image: InputImage, imageSize: number, taps: readonly string[], net: Pick<FeatureNetwork, 'minInputSize'>, option = '--image-size'): void {
   const size = fitLongerSide(image.native[0], image.native[1], imageSize);
   const shorter = Math.min(...size);
   const min = net.minInputSize(taps);
@@ -48,8 +48,8 @@ export function checkInputSize(image: InputImage, imageSize: number, taps: reado
   const short = taps.filter((t) => net.minInputSize([t]) > shorter);
   const smallest = smallestImageSize(image.native, min);
   throw new NstError(
-    `--image-size ${imageSize}: ${image.label} (${image.native[1]}×${image.native[0]}) becomes ${size[1]}×${size[0]} px, too small for ${short.join(', ')}: the network's pooling needs at least ${min} px on the shorter side`,
-    `the smallest --image-size these layers allow for this image is ${smallest}; or leave out the deepest layers (${short.join(', ')})`,
+    `${option} ${imageSize}: ${image.label} (${image.native[1]}×${image.native[0]}) becomes ${size[1]}×${size[0]} px, too small for ${short.join(', ')}: the network's pooling needs at least ${min} px on the shorter side`,
+    `the smallest ${option} these layers allow for this image is ${smallest}; or leave out the deepest layers (${short.join(', ')})`,
   );
 }
 
@@ -155,7 +155,7 @@ function largestFitting(bytes: number, from: number, estimateAt: (imageSize: num
  * `--image-size` that does and, where they help, a `--history-size` that fits and the tensorflow backend.
  * `inputAt(s)` is the run's memory input at `--image-size s`.
  */
-export function checkMemory(imageSize: number, inputAt: (imageSize: number) => MemoryInput, backend: Pick<BackendInfo, 'name' | 'device'>): void {
+export function checkMemory(imageSize: number, inputAt: (imageSize: number) => MemoryInput, backend: Pick<BackendInfo, 'name' | 'device'>, option = '--image-size'): void {
   const limit = memoryLimit(backend);
   if (!limit) return;
   const usable = USABLE * limit.bytes;
@@ -163,7 +163,7 @@ export function checkMemory(imageSize: number, inputAt: (imageSize: number) => M
   const estimate = estimateMemory(input);
   if (estimate.total <= usable) return;
   const largest = largestFitting(usable, imageSize, (s) => estimateMemory(inputAt(s)).total);
-  const ways = [largest > 0 ? `--image-size ${largest} or less` : 'no --image-size fits these layers'];
+  const ways = [largest > 0 ? `${option} ${largest} or less` : `no ${option} fits these layers`];
   if (input.optimizer === 'lbfgs' && estimate.history > 0) {
     const perPair = estimate.history / input.historySize;
     const fits = Math.floor((usable - (estimate.total - estimate.history)) / perPair);
@@ -172,7 +172,7 @@ export function checkMemory(imageSize: number, inputAt: (imageSize: number) => M
   if (backend.name === 'wasm' && estimate.total < 0.8 * totalmem()) ways.push(`--backend tensorflow (the limit is then this machine's ${formatBytes(totalmem())})`);
   const [h, w] = input.size;
   throw new NstError(
-    `--image-size ${imageSize}: a ${w}×${h} run needs about ${formatBytes(estimate.total)} (weights ${formatBytes(estimate.weights)}, feature maps ${formatBytes(estimate.features)}${estimate.history ? `, L-BFGS history ${formatBytes(estimate.history)}` : ''}), and ${limit.what}`,
+    `${option} ${imageSize}: a ${w}×${h} run needs about ${formatBytes(estimate.total)} (weights ${formatBytes(estimate.weights)}, feature maps ${formatBytes(estimate.features)}${estimate.history ? `, L-BFGS history ${formatBytes(estimate.history)}` : ''}), and ${limit.what}`,
     `use ${ways.join(', or ')}`,
   );
 }
@@ -217,8 +217,10 @@ export async function outputSize(cfg: RunConfig): Promise<Size> {
 export async function checkRunLimits(cfg: RunConfig, ctx: RunLimitsContext): Promise<Size> {
   const used = [...(cfg.content ? cfg.contentLayers : []), ...cfg.styleLayers];
   const { output, styles } = await runImages(cfg);
-  checkInputSize(output, cfg.imageSize, used, ctx.net);
-  if (cfg.styleSize === 'keep') for (const s of styles) checkInputSize(s, cfg.imageSize, cfg.styleLayers, ctx.net);
+  // A coarse-to-fine run's first, smallest stage must fit the layers too.
+  const [smallest, option] = cfg.schedule.length > 0 ? [cfg.schedule[0]!, 'the first --schedule size'] : [cfg.imageSize, '--image-size'];
+  checkInputSize(output, smallest, used, ctx.net, option);
+  if (cfg.styleSize === 'keep') for (const s of styles) checkInputSize(s, smallest, cfg.styleLayers, ctx.net, option);
   const inputAt = (s: number): MemoryInput => {
     const size = fitLongerSide(output.native[0], output.native[1], s);
     return {
@@ -231,6 +233,7 @@ export async function checkRunLimits(cfg: RunConfig, ctx: RunLimitsContext): Pro
       historySize: cfg.historySize,
     };
   };
-  checkMemory(cfg.imageSize, inputAt, ctx.backend);
+  // A coarse-to-fine run peaks at its last, largest stage: that size is what to lower.
+  checkMemory(cfg.imageSize, inputAt, ctx.backend, cfg.schedule.length > 0 ? 'the last --schedule size' : '--image-size');
   return inputAt(cfg.imageSize).size;
 }

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { DEFAULT_CONFIG, type RunConfig } from '../config';
+import { DEFAULT_CONFIG, LATER_KEYS, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { writeFileAtomic } from '../image/io';
 import { describeFsError } from './fs-errors';
-import type { StepLogs } from './types';
+import { logGroups, type StepLogs } from './types';
 
 /**
  * Keys that change where or how a run is reported, not what it computes. The backend is part of the
@@ -34,18 +34,25 @@ function stem(path: string): string {
   return basename(path, extname(path)).replace(/[^\w-]+/g, '_').slice(0, 24) || 'none';
 }
 
+/** True for a key left out of the identity at this value: backend `auto`, and LATER_KEYS at their default. */
+function leftOut(key: string, value: unknown): boolean {
+  if (key === 'backend') return value === 'auto';
+  return (LATER_KEYS as readonly string[]).includes(key) && canonical(value) === canonical(DEFAULT_CONFIG[key as keyof RunConfig]);
+}
+
 /** The part of a resolved config that decides what a run computes (what its id hashes). */
 function runIdentity(cfg: RunConfig): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !(k === 'backend' && v === 'auto')));
+  return Object.fromEntries(Object.entries(cfg).filter(([k, v]) => !NOT_IN_ID.includes(k as keyof RunConfig) && !leftOut(k, v)));
 }
 
 /** The config keys a run id can depend on, in the order the identity is hashed. */
 export const IDENTITY_KEYS: readonly string[] = Object.freeze(Object.keys(DEFAULT_CONFIG).filter((k) => !NOT_IN_ID.includes(k as keyof RunConfig)).sort());
 
-/** One key's part of the hashed identity, `"key":value`, or '' when the key is left out (backend auto). */
+/** One key's part of the hashed identity, `"key":value`, or '' when the key is left out (leftOut). */
 export function identityFragment(cfg: RunConfig, key: string): string {
-  if (key === 'backend' && cfg.backend === 'auto') return '';
-  return `${JSON.stringify(key)}:${canonical((cfg as unknown as Record<string, unknown>)[key])}`;
+  const value = (cfg as unknown as Record<string, unknown>)[key];
+  if (leftOut(key, value)) return '';
+  return `${JSON.stringify(key)}:${canonical(value)}`;
 }
 
 /**
@@ -70,6 +77,8 @@ export const RUN_FILES = {
   config: 'config.json',
   metrics: 'metrics.csv',
   final: 'final.png',
+  /** The result as it ran, beside a final.png that colour controls changed. */
+  finalRaw: 'final-raw.png',
   summary: 'summary.json',
   snapshots: 'snapshots',
   checkpoint: 'checkpoint.bin',
@@ -109,50 +118,76 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-const FIXED_COLUMNS = ['iteration', 'elapsed_ms', 'evaluations', 'total', 'content', 'style', 'tv'] as const;
+const FIXED_COLUMNS = ['iteration', 'elapsed_ms', 'evaluations', 'total'] as const;
+
+/** The groups every objective has, always columns (readers name them); other groups follow the objective tree. */
+const STANDARD_GROUPS = ['content', 'style', 'tv'] as const;
+
+/** The columns of a run's rows: its objective's weighted groups and leaf terms, and a stage column for a coarse-to-fine run. */
+export interface MetricsColumns {
+  groups: readonly string[];
+  terms: readonly string[];
+  staged?: boolean;
+}
+
+/** Where a resumed run continues: rows after it are dropped. */
+export interface MetricsPosition {
+  iteration: number;
+  /** The stage of a coarse-to-fine run (rows of earlier stages are kept whole). */
+  stage?: number;
+}
 
 /**
- * metrics.csv: one row per iterate (0: the starting image, the last: the final image), appended as
- * the run goes so a killed run keeps its curve. A row is written whole or not at all: when a write
- * fails part way (a full disk), the file is cut back to where the row began.
+ * metrics.csv: one row per iterate (0: the starting image, the last: the final image; a coarse-to-fine
+ * run: per stage), appended as the run goes so a killed run keeps its curve. The columns are
+ * `[stage,] iteration, elapsed_ms, evaluations, total`, the groups and the leaf terms (a run of the
+ * plain objective: `content, style, tv`, then `content/conv4_2, style/conv1_1, …`). A row is written
+ * whole or not at all: when a write fails part way (a full disk), the file is cut back to where the
+ * row began.
  */
 export class MetricsCsv {
   private constructor(
     readonly path: string,
-    private readonly terms: readonly string[],
+    private readonly columns: MetricsColumns,
   ) {}
 
-  static header(terms: readonly string[]): string {
-    return [...FIXED_COLUMNS, ...terms].join(',') + '\n';
+  static header(c: MetricsColumns): string {
+    return [...(c.staged ? ['stage'] : []), ...FIXED_COLUMNS, ...c.groups, ...c.terms].join(',') + '\n';
   }
 
-  static async create(dir: string, terms: readonly string[]): Promise<MetricsCsv> {
-    const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), terms);
-    await writeFileAtomic(csv.path, MetricsCsv.header(terms));
+  static async create(dir: string, columns: MetricsColumns): Promise<MetricsCsv> {
+    const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), columns);
+    await writeFileAtomic(csv.path, MetricsCsv.header(columns));
     return csv;
   }
 
   /**
-   * Continues the metrics.csv of an interrupted run from its checkpoint at `iteration`: the rows of that
+   * Continues the metrics.csv of an interrupted run from its checkpoint at `at`: the rows of that
    * iterate and after it (logged after the checkpoint, or as the interrupted run's final row, and about to
-   * be computed again) are dropped, as is a partial last line.
+   * be computed again) are dropped, as is a partial last line. A coarse-to-fine run keeps earlier stages' rows.
    */
-  static async resume(dir: string, terms: readonly string[], iteration: number): Promise<MetricsCsv> {
-    const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), terms);
-    const header = MetricsCsv.header(terms);
+  static async resume(dir: string, columns: MetricsColumns, at: MetricsPosition): Promise<MetricsCsv> {
+    const csv = new MetricsCsv(join(dir, RUN_FILES.metrics), columns);
+    const header = MetricsCsv.header(columns);
     const text = existsSync(csv.path) ? readFileSync(csv.path, 'utf8') : header;
     if (!text.startsWith(header)) {
       throw new NstError(`${csv.path} has other columns than this run logs`, 'the folder holds another run: rerun with --restart');
     }
     const lines = text.slice(header.length).split('\n');
     lines.pop(); // the text after the last newline: '' or a row cut short
-    const kept = lines.filter((l) => Number(l.slice(0, l.indexOf(','))) < iteration);
+    const kept = lines.filter((l) => {
+      const [first, second] = l.split(',', 2).map(Number);
+      if (!columns.staged) return first! < at.iteration;
+      return first! < (at.stage ?? 0) || (first === (at.stage ?? 0) && second! < at.iteration);
+    });
     await writeFileAtomic(csv.path, header + kept.map((l) => l + '\n').join(''));
     return csv;
   }
 
   append(logs: StepLogs): void {
-    const row = [logs.iteration, Math.round(logs.elapsedMs), logs.evaluations, logs.total, logs.content, logs.style, logs.tv, ...this.terms.map((t) => logs.terms[t] ?? '')];
+    const { groups, terms, staged } = this.columns;
+    const g = logGroups(logs);
+    const row = [...(staged ? [logs.stage ?? 0] : []), logs.iteration, Math.round(logs.elapsedMs), logs.evaluations, logs.total, ...groups.map((n) => g[n] ?? ''), ...terms.map((t) => logs.terms[t] ?? '')];
     const bytes = Buffer.from(row.join(',') + '\n');
     let fd: number | undefined;
     let size = 0;
@@ -175,26 +210,40 @@ export class MetricsCsv {
   }
 }
 
+/**
+ * A column after `total` is a group when it is one of the standard three or names a sum whose leaves
+ * are columns too (`style/sky` beside `style/sky/conv1_1`): a sum's leaves are named below it.
+ */
+function isGroupColumn(name: string, columns: readonly string[]): boolean {
+  return (STANDARD_GROUPS as readonly string[]).includes(name) || columns.some((c) => c.startsWith(`${name}/`));
+}
+
 /** Parses a metrics.csv back into StepLogs (for notebooks and reports). */
 export function parseMetricsCsv(text: string): StepLogs[] {
   // A last line without its newline is a row cut short (by a crash of an older version): not a row.
   const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
   const [header, ...rows] = whole.trim().split('\n');
   const cols = header!.split(',');
+  const after = cols.slice(cols.indexOf('total') + 1);
+  const groupCols = after.filter((c) => isGroupColumn(c, after));
+  const termCols = after.filter((c) => !groupCols.includes(c));
+  const staged = cols.includes('stage');
   return rows.filter((r) => r.length > 0).map((r) => {
     const v = r.split(',').map(Number);
     const get = (name: string) => v[cols.indexOf(name)]!;
-    const terms: Record<string, number> = {};
-    cols.slice(FIXED_COLUMNS.length).forEach((c, i) => (terms[c] = v[FIXED_COLUMNS.length + i]!));
+    const groups = Object.fromEntries(groupCols.map((c) => [c, get(c)]));
+    const terms = Object.fromEntries(termCols.map((c) => [c, get(c)]));
     return {
       iteration: get('iteration'),
       elapsedMs: get('elapsed_ms'),
       evaluations: get('evaluations'),
       total: get('total'),
-      content: get('content'),
-      style: get('style'),
-      tv: get('tv'),
+      content: groups.content ?? 0,
+      style: groups.style ?? 0,
+      tv: groups.tv ?? 0,
+      groups,
       terms,
+      ...(staged ? { stage: get('stage') } : {}),
     };
   });
 }

@@ -5,10 +5,13 @@ import type { Preprocessing, TapInfo, WeightsRecord } from '../net/network';
 import type { RunLock } from './lock';
 
 /**
- * One iteration's record. `content`, `style`, `tv` are the weighted contributions to `total`
- * (α·Σ content, β·Σ w_l E_l, tvWeight·tv; a session's added terms, such as video's `temporal`, count
- * in `total` besides them); `terms` holds every leaf unweighted, by name
- * (`content/conv4_2`, `style/conv1_1`, `tv/image`). Values are taken at the iterate the step started from.
+ * One iteration's record. `groups` holds the weighted contributions to `total` of the objective tree's
+ * sums, by name, in its order: `content`, `style` and `tv` (α·Σ content, β·Σ w_l E_l, tvWeight·tv),
+ * and whatever else the objective nests (a region's `style/sky`); `content`, `style`, `tv` repeat
+ * those three for the readers that name them. A session's added terms, such as video's `temporal`,
+ * count in `total` besides the groups. `terms` holds every leaf unweighted, by name
+ * (`content/conv4_2`, `style/conv1_1`, `style/sky/conv1_1`, `tv/image`). Values are taken at the
+ * iterate the step started from.
  */
 export interface StepLogs {
   iteration: number;
@@ -20,7 +23,16 @@ export interface StepLogs {
   content: number;
   style: number;
   tv: number;
+  /** Absent in histories written before groups were data: then `content`, `style`, `tv` are all (logGroups). */
+  groups?: Record<string, number>;
   terms: Record<string, number>;
+  /** The coarse-to-fine stage (0, 1, …) of a run with a `schedule`; absent for a single-stage run. */
+  stage?: number;
+}
+
+/** The weighted groups of a step, in the objective tree's order. */
+export function logGroups(l: StepLogs): Record<string, number> {
+  return l.groups ?? { content: l.content, style: l.style, tv: l.tv };
 }
 
 export interface RunInfo {

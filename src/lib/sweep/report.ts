@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../image/io';
 import { parseMetricsCsv, RUN_FILES } from '../run/store';
-import type { StepLogs } from '../run/types';
+import { logGroups, type StepLogs } from '../run/types';
 import { formatValue, loadSweep, type ExpandOptions, type Sweep, type SweepRun } from './expand';
 import { LOSS_COLUMNS } from './spec';
 import { readStatus, runState, type RunState, type RunStatus } from './status';
@@ -96,8 +96,10 @@ function cell(value: unknown): Cell {
  * (`loss_style/conv1_1`, …), attempt, host, dir. Columns are the same for every row.
  */
 export function summaryRows(sweep: Sweep, records: readonly RunRecord[] = collectRecords(sweep)): SummaryRow[] {
+  // The standard groups, then any the objectives nest (a region's `style/sky`).
+  const groups = [...new Set([...LOSS_COLUMNS, ...records.flatMap((r) => (r.final ? Object.keys(logGroups(r.final)) : []))])];
   // A leaf named like a group (the unweighted `tv`) would overwrite the group's column.
-  const terms = [...new Set(records.flatMap((r) => Object.keys(r.final?.terms ?? {})))].filter((t) => !(LOSS_COLUMNS as readonly string[]).includes(t));
+  const terms = [...new Set(records.flatMap((r) => Object.keys(r.final?.terms ?? {})))].filter((t) => !groups.includes(t));
   const round = (v: number | undefined, digits: number) => (v === undefined ? null : Number(v.toFixed(digits)));
   return records.map((r) => {
     const row: SummaryRow = { index: r.run.index, id: r.run.id, status: r.state };
@@ -105,7 +107,7 @@ export function summaryRows(sweep: Sweep, records: readonly RunRecord[] = collec
     row.iterations = r.iterations ?? null;
     row.wall_s = round(r.wallMs === undefined ? undefined : r.wallMs / 1000, 2);
     row.stop_reason = r.stopReason ?? null;
-    for (const g of LOSS_COLUMNS) row[lossColumn(g)] = r.final?.[g] ?? null;
+    for (const g of groups) row[lossColumn(g)] = r.final ? (g === 'total' ? r.final.total : (logGroups(r.final)[g] ?? null)) : null;
     for (const t of terms) row[lossColumn(t)] = r.final?.terms[t] ?? null;
     row.attempt = r.status?.attempt ?? null;
     row.host = r.status?.host ?? null;

@@ -162,7 +162,8 @@ export function parseSweepSpec(value: unknown, source = ''): SweepSpec {
     if (!isMapping(m) || typeof m.name !== 'string') fail('metric', 'expected {name, goal}', `name: ${LOSS_COLUMNS.join(', ')} or a term like style/conv1_1`);
     const mm = m as Record<string, unknown>;
     const mname = mm.name as string;
-    if (!(LOSS_COLUMNS as readonly string[]).includes(mname) && !/^(content|style)\/\w+$/.test(mname)) {
+    // Any group or term of the objective tree: `style/conv1_1`, `style/sky`, `style/sky/conv1_1`.
+    if (!(LOSS_COLUMNS as readonly string[]).includes(mname) && !/^[\w-]+(\/[\w-]+)+$/.test(mname)) {
       fail('metric.name', `'${mname}' is not a loss`, `use ${LOSS_COLUMNS.join(', ')} or a term like style/conv1_1`);
     }
     const goal = mm.goal ?? 'minimize';

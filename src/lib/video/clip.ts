@@ -146,14 +146,13 @@ function firstUnfinished(dir: string, count: number): number {
   return k;
 }
 
-/** Keeps metrics.csv's header and its rows of frames before `frame` (a killed frame's rows go). */
-async function dropMetricsFrom(dir: string, frame: number): Promise<void> {
-  const path = join(dir, CLIP_FILES.metrics);
+/** Keeps a clip metrics.csv's header and the rows of the frames `keep` accepts (a killed frame's rows go). */
+export async function keepMetricsRows(path: string, keep: (frame: number) => boolean): Promise<void> {
   if (!existsSync(path)) return;
   const [header, ...rows] = (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
   const col = header!.split(',').indexOf('frame');
   if (col < 0) throw new NstError(`${path} has no 'frame' column`, 'metrics.csv of a clip needs a frame column; remove the file to start the log afresh');
-  const kept = rows.filter((r) => Number(r.split(',')[col]) < frame);
+  const kept = rows.filter((r) => keep(Number(r.split(',')[col])));
   await writeFileAtomic(path, [header!, ...kept].map((l) => `${l}\n`).join(''));
 }
 
@@ -190,7 +189,7 @@ export async function runClip(opts: ClipOptions, stylise: Stylise): Promise<Clip
     throw new NstError(`${opts.dir} holds stylised frames but no ${CLIP_FILES.record}`, 'use another output folder, or delete this one to start again');
   }
   const save = (status: ClipRecord['status']) => writeFileAtomic(recordPath, JSON.stringify({ status, options, fps, frames, ...summarise(frames) }, null, 2) + '\n');
-  await dropMetricsFrom(opts.dir, start);
+  await keepMetricsRows(join(opts.dir, CLIP_FILES.metrics), (frame) => frame < start);
   await save('running');
 
   // Frame i−1 is always kept: the warped init and the warping-error measure need it.

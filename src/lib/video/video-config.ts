@@ -26,6 +26,12 @@ export interface VideoConfig {
   fps: number;
   /** Only the first N frames; 0: all. */
   maxFrames: number;
+  /** Passes over the clip (§3.4): 1 is the single forward pass; further passes alternate direction (video/multi-pass.ts). */
+  passes: number;
+  /** Iterations per frame in passes 2 and later; 0: the run's `iterations`. */
+  passIterations: number;
+  /** δ of the multi-pass blend: the weight of a frame's own previous-pass output against its warped neighbour. */
+  passBlend: number;
 }
 
 /**
@@ -39,7 +45,13 @@ export const VIDEO_DEFAULTS: Readonly<VideoConfig> = Object.freeze({
   flow: 'horn-schunck',
   fps: 0,
   maxFrames: 0,
+  passes: 1,
+  passIterations: 0,
+  passBlend: 0.5,
 } as VideoConfig);
+
+/** Keys added after clips were first made: left out of clip ids at their defaults, so those ids stay. */
+const IDS_OMIT_AT_DEFAULT: readonly (keyof VideoConfig)[] = ['passes', 'passIterations', 'passBlend'];
 
 export const VIDEO_KEYS = Object.keys(VIDEO_DEFAULTS) as (keyof VideoConfig)[];
 
@@ -101,7 +113,12 @@ export function resolveClipConfig(partial: Readonly<Record<string, unknown>>): C
     flow: given.flow === undefined ? VIDEO_DEFAULTS.flow : choice('flow', given.flow, FLOW_METHODS),
     fps: given.fps === undefined ? VIDEO_DEFAULTS.fps : number('fps', given.fps, false),
     maxFrames: given.maxFrames === undefined ? VIDEO_DEFAULTS.maxFrames : number('maxFrames', given.maxFrames, true),
+    passes: given.passes === undefined ? VIDEO_DEFAULTS.passes : number('passes', given.passes, true),
+    passIterations: given.passIterations === undefined ? VIDEO_DEFAULTS.passIterations : number('passIterations', given.passIterations, true),
+    passBlend: given.passBlend === undefined ? VIDEO_DEFAULTS.passBlend : number('passBlend', given.passBlend, false),
   };
+  if (video.passes < 1) fail('passes', 'must be at least 1', '1 is the single forward pass; 2 or more add passes of alternating direction');
+  if (video.passBlend > 1) fail('passBlend', `expected a weight in [0, 1], got ${video.passBlend}`, '0.5 weighs a frame\'s own previous output and its warped neighbour alike');
   if (video.temporalOffsets.length > 0 && video.temporalWeight === 0) {
     fail('temporalWeight', 'is 0 while temporal offsets are set', 'give --temporal-offsets none for per-frame runs, or a positive weight');
   }
@@ -115,7 +132,9 @@ export function resolveClipConfig(partial: Readonly<Record<string, unknown>>): C
 export function clipIdFor(clip: ClipConfig): string {
   const run = clip.run;
   // A run's identity covers only run keys: the video options are one more fragment of it.
-  const video = Object.keys(clip.video).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify((clip.video as unknown as Record<string, unknown>)[k])}`);
+  const values = clip.video as unknown as Record<string, unknown>;
+  const keys = (Object.keys(clip.video) as (keyof VideoConfig)[]).filter((k) => !(IDS_OMIT_AT_DEFAULT.includes(k) && values[k] === VIDEO_DEFAULTS[k]));
+  const video = keys.sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(values[k])}`);
   return composeRunId(run.content, run.style, [...IDENTITY_KEYS.map((k) => identityFragment(run, k)), `"video":{${video.join(',')}}`]);
 }
 

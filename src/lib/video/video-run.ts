@@ -4,6 +4,7 @@
  * frame), and the clip's measures. What `nst video`, sweeps and notebooks call.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { FeatureNetwork } from '../net/network';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,8 +16,9 @@ import { openNetwork } from '../run/session';
 import { writeJson } from '../run/store';
 import type { StepLogs } from '../run/types';
 import { LIBRARY_VERSION } from '../version';
-import { CLIP_FILES, runClip, type ClipRecord, type FrameRecord } from './clip';
-import { checkFfmpeg, decodeVideo, listFrames, videoFrameRate } from './frames';
+import { CLIP_FILES, clipFramePath, runClip, type ClipRecord, type FrameRecord } from './clip';
+import { checkFfmpeg, decodeVideo, encodeVideo, listFrames, videoFrameRate } from './frames';
+import { finalWarpingErrors, passDir, passDirection, runPass } from './multi-pass';
 import { sessionStylise } from './session-stylise';
 import { clipDirFor, clipIdFor, resolveClipConfig, type ClipConfig } from './video-config';
 
@@ -37,12 +39,25 @@ export interface VideoRunOptions {
   encode?: boolean;
 }
 
+/** What the passes after the first add to clip.json (multi-pass clips only). */
+export interface PassesRecord {
+  /** Per pass p ≥ 2: its direction and the records of the frames this process stylised in it. */
+  passes: { pass: number; direction: 'forward' | 'backward'; frames: FrameRecord[] }[];
+  /** The folder of the result's frames (the last pass's). */
+  resultFrames: string;
+  /** The warping error of each consecutive pair of the result's frames (estimated flow, c = 1). */
+  resultWarpingErrors: number[];
+  /** Their mean: the clip's temporal consistency after its last pass. */
+  meanWarpingError: number | null;
+}
+
 export interface VideoResult {
   clip: ClipConfig;
   id: string;
   /** `<out>/<experiment>/<clipId>` */
   dir: string;
-  record: ClipRecord;
+  /** Pass 1's record (for a multi-pass clip its meanWarpingError is the result's, after the last pass). */
+  record: ClipRecord & Partial<PassesRecord>;
 }
 
 /** The measures of a finished clip, one line each. */
@@ -112,8 +127,9 @@ export async function runVideo(partial: Readonly<Record<string, unknown>>, opts:
       backend: { name: backend.name, requested: backend.requested },
       libraryVersion: LIBRARY_VERSION,
     });
+    const passes = clip.video.passes;
     const stylise = sessionStylise({ config: cfg, net, temporalWeight: clip.video.temporalWeight, metricsPath: join(dir, CLIP_FILES.metrics), onStep: opts.onStep });
-    let record: ClipRecord;
+    let record: VideoResult['record'];
     try {
       record = await runClip(
         {
@@ -124,7 +140,8 @@ export async function runVideo(partial: Readonly<Record<string, unknown>>, opts:
           temporalOffsets: clip.video.temporalOffsets,
           flow: { method: clip.video.flow },
           fps,
-          encode,
+          // A multi-pass clip encodes its last pass.
+          encode: encode && passes === 1,
           trueFlows: opts.trueFlows,
           onFrame: (r) => log?.(frameLine(r, frames.length)),
         },
@@ -133,9 +150,56 @@ export async function runVideo(partial: Readonly<Record<string, unknown>>, opts:
     } finally {
       stylise.dispose();
     }
+    if (passes > 1) record = await laterPasses(clip, dir, frames, fps, encode, net, opts, record, log);
     for (const line of describeClipRecord(record)) log?.(line);
     return { clip, id, dir, record };
   } finally {
     net.dispose();
   }
+}
+
+/**
+ * Passes 2…P of a multi-pass clip (video/multi-pass.ts), each with its own session settings
+ * (`passIterations`) and metrics.csv in `pass_<p>/`; then the result's warping errors, clip.mp4 of the
+ * last pass, and clip.json completed with the passes' records.
+ */
+async function laterPasses(
+  clip: ClipConfig,
+  dir: string,
+  frames: string[],
+  fps: number,
+  encode: boolean,
+  net: FeatureNetwork,
+  opts: VideoRunOptions,
+  first: ClipRecord,
+  log: ((line: string) => void) | null,
+): Promise<VideoResult['record']> {
+  const { video, run: cfg } = clip;
+  const load = { maxSide: cfg.imageSize };
+  const flow = { method: video.flow };
+  const config = { ...cfg, iterations: video.passIterations || cfg.iterations };
+  const record: PassesRecord & { status: ClipRecord['status'] } = { status: 'running', passes: [], resultFrames: '', resultWarpingErrors: [], meanWarpingError: null };
+  const save = () => writeJson(join(dir, CLIP_FILES.record), { ...first, ...record });
+  await save();
+  for (let pass = 2; pass <= video.passes; pass++) {
+    const stylise = sessionStylise({ config, net, temporalWeight: video.temporalWeight, metricsPath: join(passDir(dir, pass), CLIP_FILES.metrics), onStep: opts.onStep });
+    await mkdir(join(passDir(dir, pass), CLIP_FILES.frames), { recursive: true });
+    const entry = { pass, direction: passDirection(pass), frames: [] as FrameRecord[] };
+    record.passes.push(entry);
+    try {
+      entry.frames = await runPass(pass, { frames, dir, load, flow, delta: video.passBlend, temporal: video.temporalOffsets.length > 0, onFrame: (r) => log?.(`pass ${pass} (${entry.direction}): ${frameLine(r, frames.length)}`) }, stylise.stylise);
+    } finally {
+      stylise.dispose();
+    }
+    await save();
+  }
+  const last = passDir(dir, video.passes);
+  record.resultFrames = join(last, CLIP_FILES.frames);
+  record.resultWarpingErrors = await finalWarpingErrors({ frames, dir, load, flow }, video.passes);
+  const errors = record.resultWarpingErrors;
+  record.meanWarpingError = errors.length ? errors.reduce((a, b) => a + b, 0) / errors.length : null;
+  if (encode) await encodeVideo(frames.map((_, k) => clipFramePath(last, k)), join(dir, CLIP_FILES.video), { fps });
+  record.status = 'complete';
+  await save();
+  return { ...first, ...record };
 }
