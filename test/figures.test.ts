@@ -16,15 +16,15 @@ import { symmetricEigenvalues } from '../src/lib/analysis/eigen';
 import type { LayerStats } from '../src/lib/analysis/features';
 import { initBackend } from '../src/lib/backend';
 import { NstError } from '../src/lib/errors';
-import { channelStatsChart, gramHeatmaps, lossCurves, overlaidCurves, spectraChart, sweepHeatmaps, termCurves } from '../src/lib/figures/charts';
+import { channelStatsChart, gramHeatmaps, lossCurves, overlaidCurves, spectraChart, termCurves } from '../src/lib/figures/charts';
 import { exportFigure, exportPng, figuresDir } from '../src/lib/figures/export';
 import { formatValue, spansDecades, type Figure } from '../src/lib/figures/figure';
 import { imageGrid } from '../src/lib/figures/grid';
 import { PLOTLY_MIME, toPlotly } from '../src/lib/figures/plotly';
 import { renderSvg, svgSize, toVegaLite } from '../src/lib/figures/vegalite';
-import { liveLossCurve, setDisplaySink, showBanner, showFigure, type MimeBundle } from '../src/lib/notebook/display';
+import { formatCell, liveLossCurve, progressBoard, setDisplaySink, showBanner, showFigure, showTable, type MimeBundle } from '../src/lib/notebook/display';
 import { installKernel, KERNEL_NAME, userJupyterDataDir } from '../src/lib/notebook/kernel';
-import { isSmoke, notebookParams } from '../src/lib/notebook/params';
+import { configOf, isSmoke, notebookParams } from '../src/lib/notebook/params';
 import type { RunInfo, RunResult, StepLogs } from '../src/lib/run/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'nst-figures-'));
@@ -81,22 +81,6 @@ describe('figure model', () => {
     ]);
     const over = overlaidCurves([{ label: 'a', history: h }, { label: 'b', history: history(5, 2) }], { value: 'style/conv1_1', title: 't' });
     assert.deepEqual(over.series[1]!.y, history(5, 2).map((l) => l.terms['style/conv1_1']));
-  });
-
-  it('lays sweep results out on a grid of the swept values', () => {
-    const rows = [
-      { sw: 1e3, tv: 0, total: 1 },
-      { sw: 1e2, tv: 0, total: 2 },
-      { sw: 1e3, tv: 1e-3, total: 3 },
-      { sw: 1e2, tv: 1e-3, total: 4 },
-    ];
-    const fig = sweepHeatmaps(rows, { x: 'sw', y: 'tv', values: [{ key: 'total', name: 'total' }], xTitle: 'β', yTitle: 'tv', title: 's', colorTitle: 'loss' });
-    assert.deepEqual(fig.x.categories, ['1e2', '1e3']);
-    assert.deepEqual(fig.y.categories, ['0', '1e-3']);
-    assert.deepEqual(fig.panels[0]!.z, [
-      [2, 1],
-      [4, 3],
-    ]);
   });
 
   it('takes the top-left block of Gram matrices', () => {
@@ -198,6 +182,52 @@ describe('vega-lite export', () => {
   });
 });
 
+describe('figure details a reader relies on', () => {
+  it('ticks iterations at whole numbers a fixed step apart in plotly', () => {
+    for (const [n, step] of [[3, 1], [40, 5], [500, 100]] as const) {
+      const x = (toPlotly(lossCurves(history(n))).layout.xaxis as { dtick: number; tickformat: string });
+      assert.equal(x.tickformat, 'd');
+      assert.ok(Number.isInteger(x.dtick) && x.dtick === step, `${n} iterations: step ${x.dtick}`);
+    }
+  });
+
+  it('keeps the total visible: solid, its weighted parts dashed', () => {
+    const fig = lossCurves(history(4));
+    assert.equal(fig.series[0]!.name, 'total');
+    const lines = toPlotly(fig).data.map((t) => (t.line as { dash: string }).dash);
+    assert.deepEqual(lines, ['solid', ...fig.series.slice(1).map(() => 'dash')]);
+  });
+
+  it('says in the title how many values a log scale left out', async () => {
+    const gram = [4, 0, -1e-9, 2];
+    const fig = gramHeatmaps('conv3_1', [{ name: 'style', gram, channels: 2 }]);
+    fig.color.log = true;
+    assert.match(String((toPlotly(fig).layout.title as { text: string }).text), /\(2 values ≤ 0 not shown on the log scale\)$/);
+    assert.match(await renderSvg(toVegaLite(fig)), /2 values ≤ 0 not shown/);
+    assert.equal(toVegaLite(lossCurves(history(3))).title, 'Loss', 'nothing said when nothing is left out');
+  });
+
+  it('gives a log colour bar several ticks, also within one decade', () => {
+    const fig = gramHeatmaps('conv1_1', [{ name: 'style', gram: [2, 3, 4, 5], channels: 2 }]);
+    fig.color.log = true;
+    const spec = toVegaLite(fig) as unknown as { encoding: { color: { legend: { values: number[] } } } };
+    const ticks = spec.encoding.color.legend.values;
+    assert.ok(ticks.length >= 4 && ticks[0] === 2 && ticks[ticks.length - 1] === 5, String(ticks));
+  });
+
+  it('puts each panel\'s colour bar inside its own panel\'s slot (never on the next panel)', () => {
+    const panels = [0, 1, 2].map((k) => ({ name: `p${k}`, z: [[1 + k, 2], [3, 4 + k]] }));
+    const fig: Figure = { kind: 'heatmap', title: 'h', x: { title: 'x', categories: ['a', 'b'] }, y: { title: 'y', categories: ['c', 'd'] }, panels, color: { title: 'v' }, sharedScale: false };
+    const layout = toPlotly(fig).layout as Record<string, { domain?: number[]; colorbar?: { x: number } }>;
+    for (const [i, suffix] of ['', '2', '3'].entries()) {
+      const bar = layout[`coloraxis${suffix}`]!.colorbar!.x;
+      const mine = layout[`xaxis${suffix}`]!.domain!;
+      const next = layout[`xaxis${i + 2}`]?.domain?.[0] ?? 1;
+      assert.ok(bar > mine[1]! && bar + 0.03 < next, `panel ${i}: bar at ${bar}, panel ${mine}, next panel from ${next}`);
+    }
+  });
+});
+
 describe('image grid', () => {
   it('places images in labelled cells of the first image\'s proportions', async () => {
     const red = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
@@ -284,12 +314,63 @@ describe('distances', () => {
 });
 
 describe('notebook parameters and display', () => {
-  it('uses smoke values only under NST_SMOKE', () => {
+  it('uses smoke values at smoke scale: the cell\'s or NST_SMOKE', () => {
     const full = { imageSize: 512, iterations: 500, label: 'x' };
-    assert.deepEqual(notebookParams(full, { imageSize: 32 }, {}), { ...full, smoke: false });
-    assert.deepEqual(notebookParams(full, { imageSize: 32 }, { NST_SMOKE: '1' }), { ...full, imageSize: 32, smoke: true });
+    const standard = { scale: 'paper', network: 'vgg19', weights: 'auto', backend: 'auto', device: 'auto', out: 'results', dpi: 200 };
+    assert.deepEqual(notebookParams(full, { imageSize: 32 }, {}), { ...standard, ...full, smoke: false });
+    assert.deepEqual(notebookParams(full, { imageSize: 32 }, { NST_SMOKE: '1' }), { ...standard, ...full, imageSize: 32, scale: 'smoke', smoke: true });
+    assert.deepEqual(notebookParams({ ...full, scale: 'smoke' }, { imageSize: 32 }, {}), { ...standard, ...full, imageSize: 32, scale: 'smoke', smoke: true });
+  });
+
+  it('takes backend and results folder from the environment over the cell (CI), the rest from the cell', () => {
+    const p = notebookParams({ backend: 'cpu', out: 'mine', network: 'vgg16', imageSize: 64 }, {}, { NST_BACKEND: 'wasm', NST_RESULTS: '/tmp/r' });
+    assert.deepEqual([p.backend, p.out, p.network, p.imageSize], ['wasm', '/tmp/r', 'vgg16', 64]);
+    assert.deepEqual([notebookParams({ backend: 'cpu' }, {}, {}).backend, notebookParams({}, {}, {}).out], ['cpu', 'results']);
+    // Run-config keys of the cell make a single run's config; what setup resolves (network, weights, backend, out) does not.
+    assert.deepEqual(configOf(p), { imageSize: 64 });
     assert.equal(isSmoke({ NST_SMOKE: '0' }), false);
-    assert.ok(Object.isFrozen(notebookParams(full, {}, {})));
+    assert.ok(Object.isFrozen(notebookParams({}, {}, {})));
+  });
+
+  it('formats tables consistently: losses scientific, seconds fixed, counts whole', () => {
+    assert.deepEqual(
+      [formatCell('loss_total', 123456.789), formatCell('loss_style/conv1_1', 0.5), formatCell('wall_s', 3.14159), formatCell('iterations', 200), formatCell('styleWeight', 1000), formatCell('style', 'a.jpg'), formatCell('loss_tv', null)],
+      ['1.235e+5', '5.000e-1', '3.14', '200', '1000', 'a.jpg', ''],
+    );
+    const shown: MimeBundle[] = [];
+    setDisplaySink({ show: (data) => shown.push(data) });
+    try {
+      showTable({ columns: ['styleWeight', 'loss_total'], values: [[1e3, 2.5e7], [1e4, null]] }, 'caption');
+    } finally {
+      setDisplaySink(undefined);
+    }
+    const html = String(shown[0]!['text/html']);
+    assert.equal((html.match(/<tr>/g) ?? []).length, 3, 'a header row and one row per run');
+    assert.match(html, />2\.500e\+7</);
+    assert.match(String(shown[0]!['text/plain']), /^caption\nstyleWeight\tloss_total\n1000\t2\.500e\+7\n10000\t$/);
+  });
+
+  it('shows an experiment\'s progress in one output updated in place, with a curve per run', async () => {
+    const shown: { data: MimeBundle; id?: string }[] = [];
+    setDisplaySink({ show: (data, _m, id) => shown.push({ data, id }) });
+    try {
+      const board = progressBoard('exp', 3, 2, 0);
+      for (const label of ['a', 'b']) {
+        const cb = board.run(label);
+        const h = history(4);
+        await cb.onRunBegin!({ config: { iterations: 3 } } as unknown as RunInfo);
+        for (const l of h) await cb.onStepEnd!(l, {} as RunInfo);
+        await cb.onRunEnd!({ history: h } as unknown as RunResult);
+      }
+      board.end();
+    } finally {
+      setDisplaySink(undefined);
+    }
+    assert.equal(new Set(shown.map((s) => s.id)).size, 1, 'every update replaces the same output');
+    const last = shown[shown.length - 1]!.data;
+    assert.match(String(last['text/plain']), /^exp: 2\/2 runs done in .* \(1 of 3 completed before\)$/);
+    assert.equal((String(last['text/html']).match(/<polyline/g) ?? []).length, 2, 'a small curve per run');
+    assert.ok(shown.some((s) => /run a: iteration 4\/3, loss/.test(String(s.data['text/plain']))));
   });
 
   it('shows a figure as one bundle: interactive plotly plus a static PNG', () => {

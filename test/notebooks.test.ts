@@ -23,12 +23,12 @@ const prefix = join(scratch, 'kernel');
 const results = join(scratch, 'results');
 
 /** The figure files each notebook must write to results/figures/<notebook>/ (charts: .svg + .png). */
-const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
+const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: string[] }> = {
   '00-environment': { charts: ['layer-sizes'], images: [] },
   '01-quickstart': { charts: ['loss', 'terms'], images: ['result'] },
-  '02-gatys2016-neckarfront': { charts: ['loss-total', 'loss-style', 'loss-content'], images: ['neckarfront'] },
+  '02-gatys2016-neckarfront': { charts: ['loss-total', 'loss-style', 'loss-content'], images: ['neckarfront'], tables: ['final-losses'] },
   '03-layer-choices': { charts: ['final-losses', 'content-layer-loss', 'texture-loss'], images: ['style-layers-by-ratio', 'content-layer', 'texture-synthesis'] },
-  '04-weight-sweep': { charts: ['final-losses', 'loss-total', 'loss-content'], images: ['results'] },
+  '04-weight-sweep': { charts: ['final-losses', 'loss-total', 'loss-content'], images: ['results'], tables: ['final-losses'] },
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
@@ -36,9 +36,18 @@ const EXPECTED: Record<string, { charts: string[]; images: string[] }> = {
   '09-spatial-control': { charts: ['loss', 'region-terms'], images: ['results'] },
   '10-scale-control': { charts: ['synthesis-terms'], images: ['results'] },
   '11-coarse-to-fine': { charts: ['style-terms', 'loss-by-stage'], images: ['results'] },
-  '12-style-losses': { charts: ['style-terms'], images: ['results'] },
+  '12-style-losses': { charts: ['style-terms'], images: ['results'], tables: ['losses', 'presets'] },
   '13-video': { charts: ['warping-error'], images: ['frames', 'flow'] },
 };
+
+/** Lines of code in a cell: blank lines and whole-line comments do not count. */
+const MAX_CELL_LINES = 3;
+/** Notebooks written before the rule, reported (as todo) but not yet failing the suite. */
+const LONG_CELLS_PENDING = new Set(['08-colour-control', '09-spatial-control', '10-scale-control', '11-coarse-to-fine']);
+const codeLines = (source: string): number => source.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
+
+const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+const CHROMIUM = process.env.NST_CHROMIUM ?? '/usr/bin/chromium';
 
 const CHART_MIMES = ['image/png', 'application/vnd.plotly.v1+json', 'application/vnd.vegalite.v5+json'];
 
@@ -53,7 +62,7 @@ interface Output {
 interface Cell {
   cell_type: string;
   source: string | string[];
-  metadata: { tags?: string[] };
+  metadata: { tags?: string[]; execution?: Record<string, string> };
   outputs?: Output[];
   execution_count?: number | null;
 }
@@ -75,11 +84,11 @@ function pretrainedPresent(): boolean {
   return existsSync(join(ROOT, 'models', manifest.vgg19.file));
 }
 
-function execute(name: string): Promise<{ status: number; stderr: string; out: string }> {
-  const out = join(scratch, `${name}.ipynb`);
+function execute(name: string, scale: Record<string, string> = { NST_SMOKE: '1' }, out = join(scratch, `${name}.ipynb`)): Promise<{ status: number; stderr: string; out: string }> {
   const env = {
     ...process.env,
-    NST_SMOKE: '1',
+    NST_SMOKE: '',
+    ...scale,
     NST_BACKEND: 'wasm',
     NST_RESULTS: results,
     JUPYTER_PATH: [join(prefix, 'share', 'jupyter'), process.env.JUPYTER_PATH].filter(Boolean).join(':'),
@@ -142,8 +151,28 @@ describe('committed notebooks', () => {
       const params = code.find((c) => c.metadata.tags?.includes('parameters'))!;
       assert.match(text(params.source), /notebookParams\(/, 'the parameters cell scales through notebookParams (NST_SMOKE)');
     });
+
+    it(`${name}: code cells of at most ${MAX_CELL_LINES} lines over the library (the parameters cell aside)`, { todo: LONG_CELLS_PENDING.has(name) ? 'notebooks 08–11 predate the rule: their long cells are to move into src/lib' : undefined }, () => {
+      const nb = readNotebook(join(ROOT, 'notebooks', `${name}.ipynb`));
+      const long = nb.cells
+        .map((c, i) => ({ i, c, lines: codeLines(text(c.source)) }))
+        .filter(({ c, lines }) => c.cell_type === 'code' && !c.metadata.tags?.includes('parameters') && lines > MAX_CELL_LINES);
+      assert.deepEqual(long.map(({ i, lines }) => `cell ${i}: ${lines} lines`), [], 'what a cell computes over more lines belongs in src/lib');
+    });
   }
 });
+
+/** The notebook executed twice more: the second execution must find its runs completed. */
+const RERUN = '04-weight-sweep';
+/** Notebooks whose smoke execution passed: the browser test loads them. */
+const executed = new Set<string>();
+
+/** Seconds spent in the cells that run experiments: from busy to idle, as nbclient records each cell. */
+function experimentSeconds(nb: Notebook): number {
+  return nb.cells
+    .filter((c) => c.cell_type === 'code' && /runExperiment\(/.test(text(c.source)))
+    .reduce((sum, c) => sum + (Date.parse(c.metadata.execution!['iopub.status.idle']!) - Date.parse(c.metadata.execution!['iopub.status.busy']!)) / 1000, 0);
+}
 
 describe('notebooks at smoke scale on the tslab kernel', () => {
   before(async () => {
@@ -171,12 +200,16 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
       assert.match(banner, /weights: /, 'the first output is the banner');
       assert.match(banner, /SMOKE SCALE/);
       if (pretrainedPresent()) assert.doesNotMatch(banner, /RANDOM WEIGHTS/);
-      // `network: auto` (notebook 13) falls back to a trained network and says why instead.
-      else assert.match(banner, /RANDOM WEIGHTS|no pretrained VGG-19/, 'without models/ the notebook says loudly that it runs on random weights or on a fallback network');
+      // Random weights are said loudly; a VGG without them only runs when models/ holds its weights; a
+      // trained network from npm (notebook 12's InceptionV3, 13's `auto` fallback) needs no warning.
+      const weightsLine = /^weights: .*$/m.exec(banner)?.[0] ?? '';
+      if (/random:/.test(weightsLine)) assert.match(banner, /RANDOM WEIGHTS/, 'random weights are said loudly');
+      else if (/^weights: vgg/.test(weightsLine)) assert.ok(pretrainedPresent(), `VGG weights without models/: ${weightsLine}`);
 
       const charts = rich.filter((o) => CHART_MIMES.some((m) => m in o.data!));
       assert.ok(charts.length >= 1, `${name} showed no chart`);
       for (const c of charts) assert.ok('image/png' in c.data!, 'every chart also has a static PNG');
+      for (const c of charts.filter((o) => PLOTLY_MIME in o.data!)) assert.ok('text/html' in c.data!, 'every interactive chart also has an HTML rendering');
 
       const dir = join(results, 'figures', name);
       for (const chart of EXPECTED[name]!.charts) {
@@ -184,6 +217,46 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
         await checkPng(join(dir, `${chart}.png`));
       }
       for (const image of EXPECTED[name]!.images) await checkPng(join(dir, `${image}.png`));
+      for (const table of EXPECTED[name]!.tables ?? []) {
+        const csv = readFileSync(join(dir, `${table}.csv`), 'utf8').trim().split('\n');
+        assert.ok(csv.length >= 2 && csv.every((l) => l.split(',').length >= csv[0]!.split(',').length), `${table}.csv: a header and rows`);
+      }
+      executed.add(name);
     });
   }
+
+  it(`${RERUN}: a second execution reuses the completed runs — its experiment cells take under a quarter of the first's time — and gives the same tables`, { timeout: 15 * 60_000 }, async () => {
+    // At the `quick` scale (64 px, 20 iterations): smoke-scale runs take less than a cell's own overhead (tslab compiles each cell).
+    const run = async (k: number) => {
+      const { status, out } = await execute(RERUN, { NST_SCALE: 'quick' }, join(scratch, `${RERUN}-quick-${k}.ipynb`));
+      const nb = readNotebook(out);
+      assert.equal(status, 0, errorReport(nb));
+      return { nb, csv: readFileSync(join(results, 'figures', RERUN, 'final-losses.csv'), 'utf8') };
+    };
+    const first = await run(1);
+    const again = await run(2);
+    assert.equal(again.csv, first.csv, 'final-losses.csv is the same');
+    const tables = (nb: Notebook) => nb.cells.flatMap((c) => (c.outputs ?? []).filter((o) => /<table>/.test(text(o.data?.['text/html']))).map((o) => text(o.data!['text/plain'])));
+    assert.ok(tables(again.nb).length > 0, 'the notebook shows a table');
+    assert.deepEqual(tables(again.nb), tables(first.nb));
+    // Kernel start and tslab's compilation of the library take the same time in both: what reuse saves is in the experiment cells.
+    const [t1, t2] = [experimentSeconds(first.nb), experimentSeconds(again.nb)];
+    assert.ok(t2 < t1 / 4, `experiment cells took ${t2.toFixed(1)} s the second time, ${t1.toFixed(1)} s the first`);
+  });
+
+  it('render in a browser: nbconvert HTML in headless Chromium draws every chart, and no output is raw JSON', { timeout: 15 * 60_000 }, () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (.ci/run does), or set NST_CHROMIUM`);
+    const htmlDir = join(scratch, 'html');
+    for (const name of executed) {
+      const executed = join(scratch, `${name}.ipynb`);
+      execFileSync(PYTHON, ['-m', 'nbconvert', '--to', 'html', executed, '--output-dir', htmlDir], { stdio: 'pipe' });
+      const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=30000', '--dump-dom', `file://${join(htmlDir, `${name}.html`)}`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+      const charts = readNotebook(executed).cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && PLOTLY_MIME in o.data).length;
+      const drawn = (dom.match(/class="plot-container plotly"/g) ?? []).length;
+      assert.equal(drawn, charts, `${name}: ${drawn} of ${charts} plotly charts drew in Chromium`);
+      if (charts > 0) assert.match(dom, /class="main-svg"/, `${name}: plotly drew its SVG`);
+      const visible = dom.replace(/<script[\s\S]*?<\/script>/g, '');
+      assert.doesNotMatch(visible, /(&quot;|")(data|layout)(&quot;|"):\s*[[{]/, `${name}: an output shows raw JSON`);
+    }
+  });
 });

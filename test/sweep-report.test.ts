@@ -112,11 +112,14 @@ describe('nst report on a sweep with one run still pending', () => {
     const spec = json(join(out, 'rep', 'figures', 'curves_style.vl.json'));
     const points = spec.data.values as { x: number; y: number; series: string; color: string }[];
     for (const r of sweep.runs.slice(0, 3)) {
-      const mine = points.filter((p) => p.series === `run ${r.index}`);
+      // A run is named by its swept values.
+      const layers = (r.params.styleLayers as string[]).join(',');
+      const mine = points.filter((p) => p.series === `styleLayers=${layers}, styleWeight=${r.params.styleWeight === 1e3 ? '1e3' : '1e4'}`);
+      assert.ok(mine.length > 0, `no curve for run ${r.index}`);
       const metrics = readFileSync(join(r.dir, 'metrics.csv'), 'utf8').trim().split('\n');
       const styleCol = metrics[0]!.split(',').indexOf('style');
       assert.deepEqual(mine.map((p) => p.y), metrics.slice(1).map((l) => Number(l.split(',')[styleCol])));
-      assert.deepEqual([...new Set(mine.map((p) => p.color))], [(r.params.styleLayers as string[]).join(',')]);
+      assert.deepEqual([...new Set(mine.map((p) => p.color))], [`styleLayers=${layers}`]);
     }
   });
 

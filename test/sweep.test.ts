@@ -106,6 +106,39 @@ describe('grid expansion', () => {
   });
 });
 
+describe('scales and keys set over the file', () => {
+  const scaled = () => parseSweepSpec(grid({ scales: { smoke: { base: { imageSize: 16, iterations: 1 }, parameters: { styleWeight: { values: [1e3] } } } } }));
+
+  it('a scale sets base keys and replaces values, in a folder of its own', () => {
+    const full = expandSweep(scaled(), { out: tmp });
+    const smoke = expandSweep(scaled(), { out: tmp, scale: 'smoke' });
+    assert.equal(full.size, 12);
+    assert.equal(smoke.size, 4, '2 styles × 1 style weight × 2 layer sets');
+    assert.equal(smoke.dir, join(tmp, 'g-smoke'));
+    for (const r of smoke.runs) {
+      const expected = resolveConfig({ ...grid().base, ...(r.params as object), imageSize: 16, iterations: 1, styleWeight: 1e3, out: tmp, experiment: 'g-smoke' });
+      assert.equal(r.id, runIdFor(expected));
+      assert.equal(r.dir, runDir(expected));
+    }
+    assert.equal(expandSweep(scaled(), { out: tmp, scale: 'paper' }).dir, full.dir, 'paper is the file as written');
+    assert.throws(() => expandSweep(scaled(), { scale: 'huge' }), /no scale 'huge'[\s\S]*paper, smoke/);
+  });
+
+  it('keys set over the base change every run but not what the parameters set', () => {
+    const s = expandSweep(scaled(), { out: tmp, override: { weights: 'random:7', styleWeight: 5 } });
+    assert.ok(s.runs.every((r) => r.config.weights === 'random:7'));
+    assert.deepEqual([...new Set(s.runs.map((r) => r.config.styleWeight))], [1e2, 1e3, 1e4]);
+    assert.throws(() => expandSweep(scaled(), { override: { experiment: 'x' } }), /override: 'experiment'/);
+  });
+
+  it('a job array runs the scale it was emitted at, and refuses keys the file does not hold', () => {
+    const path = writeSpec('scaled', { ...grid(), scales: { smoke: { base: { iterations: 1 } } } });
+    assert.match(slurmScript(loadSweep(path, { out: tmp, scale: 'smoke' })), /'--scale' 'smoke'/);
+    assert.doesNotMatch(slurmScript(loadSweep(path, { out: tmp })), /--scale/);
+    assert.throws(() => slurmScript(loadSweep(path, { out: tmp, override: { seed: 3 } })), /without the keys set over it \(seed\)/);
+  });
+});
+
 describe('random search', () => {
   const spec = (count: number, seed = 7) =>
     parseSweepSpec({
@@ -185,6 +218,9 @@ describe('invalid sweep files', () => {
     ['one key set by two parameters', { ...grid(), parameters: { seed: { values: [1, 2] }, start: { values: [{ seed: 3 }] } } }, /parameters\.start: sets 'seed', which parameters\.seed also sets/],
     ['a metric that is not a loss', { ...grid(), metric: { name: 'accuracy' } }, /metric\.name: 'accuracy' is not a loss/],
     ['a bad metric goal', { ...grid(), metric: { name: 'total', goal: 'lowest' } }, /metric\.goal: 'lowest' is not allowed/],
+    ['a scale of an unknown parameter', { ...grid(), scales: { smoke: { parameters: { seed: { values: [1] } } } } }, /scales\.smoke\.parameters\.seed: is not a parameter of the sweep/],
+    ['a scale named paper', { ...grid(), scales: { paper: { base: {} } } }, /scales\.paper: 'paper' cannot name a scale/],
+    ['a scale setting experiment', { ...grid(), scales: { smoke: { base: { experiment: 'x' } } } }, /scales\.smoke\.base\.experiment: cannot be set by a scale/],
   ];
   for (const [what, spec, pattern] of cases) {
     it(`rejects ${what}`, () => {
@@ -208,6 +244,7 @@ describe('shipped experiments', () => {
       const sweep = loadSweep(join('experiments', file), { out: tmp });
       assert.equal(sweep.spec.name, file.replace(/\.(ya?ml|json)$/, ''));
       assert.ok(sweep.runs.length >= 2);
+      for (const scale of Object.keys(sweep.spec.scales)) assert.ok(loadSweep(join('experiments', file), { out: tmp, scale }).size >= 1, `${file} at scale ${scale}`);
       for (const r of sweep.runs) for (const img of [r.config.content, ...r.config.style].filter(Boolean)) assert.ok(readdirSync('data/images').includes(img.split('/').pop()!), img);
     });
   }

@@ -8,6 +8,7 @@ import type { Command } from '../command';
 import { describeOptions, parseOptions, type ExtraOption } from '../options';
 
 const EXTRA: Record<string, ExtraOption> = {
+  scale: { type: 'string', help: "a scale of the sweep file (its scales:, e.g. smoke); default: the file's own values (paper)" },
   axes: { type: 'string', help: 'the two main axes, rows then columns: A,B (default: the first two swept parameters)' },
   color: { type: 'string', help: 'the parameter that colours the loss curves (default: the first axis)' },
   metric: { type: 'string', help: "the loss in the heatmap and curves: total, content, style, tv, style/conv1_1 … (default: the spec's metric, else total)" },
@@ -17,7 +18,7 @@ const EXTRA: Record<string, ExtraOption> = {
 export const command: Command = {
   summary: "a sweep's results: summary.csv (one row per run) and figures (image grid, heatmap, curves)",
   usage: [
-    'usage: nst report FILE [--out DIR] [--axes A,B] [--color P] [--metric M] [--no-figures]',
+    'usage: nst report FILE [--out DIR] [--scale S] [--axes A,B] [--color P] [--metric M] [--no-figures]',
     '',
     'Reads the results of the sweep file (nothing is run) and writes <out>/<name>/summary.csv: per run its',
     'index, id, status, swept values, iterations, wall_s, stop_reason and final losses (loss_total,',
@@ -32,7 +33,7 @@ export const command: Command = {
   async run(argv) {
     const { config, extra, positionals } = parseOptions(argv, EXTRA, ['out']);
     if (positionals.length !== 1) throw new NstError(positionals.length ? `unexpected argument '${positionals[1]}'` : 'no sweep file given', 'usage: nst report FILE');
-    const sweep = loadSweep(positionals[0]!, { out: config.out as string | undefined });
+    const sweep = loadSweep(positionals[0]!, { out: config.out as string | undefined, scale: extra.scale as string | undefined });
     const records = collectRecords(sweep);
     const { path } = await writeSummary(sweep, records);
 

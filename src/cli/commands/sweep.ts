@@ -10,6 +10,7 @@ import { describeOptions, parseOptions, type ExtraOption } from '../options';
 import { exitCodeOf, stopOnSignals } from '../signals';
 
 const EXTRA: Record<string, ExtraOption> = {
+  scale: { type: 'string', help: "a scale of the sweep file (its scales:, e.g. smoke); default: the file's own values (paper)" },
   list: { type: 'boolean', help: 'print the runs (index, id, swept values, status) and exit' },
   jobs: { type: 'string', help: 'runs at once, each in its own process (default 1)' },
   index: { type: 'string', help: 'run only run I (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX if set)' },
@@ -23,7 +24,7 @@ const EXTRA: Record<string, ExtraOption> = {
 };
 
 const usage = [
-  'usage: nst sweep FILE [--out DIR] [--jobs N | --index I]',
+  'usage: nst sweep FILE [--out DIR] [--scale S] [--jobs N | --index I]',
   '       nst sweep FILE --list',
   '       nst sweep FILE --emit slurm [--partition P --gpus-per-task G --time T --max-parallel K] > job.sh',
   '       nst sweep FILE --emit k8s [--image IMG --gpus-per-task G --max-parallel K --pvc CLAIM] > job.yaml',
@@ -53,7 +54,7 @@ export const command: Command = {
   async run(argv) {
     const { config, extra, positionals } = parseOptions(argv, EXTRA, ['out']);
     if (positionals.length !== 1) throw new NstError(positionals.length ? `unexpected argument '${positionals[1]}'` : 'no sweep file given', 'usage: nst sweep FILE (see nst sweep --help)');
-    const sweep = loadSweep(positionals[0]!, { out: config.out as string | undefined });
+    const sweep = loadSweep(positionals[0]!, { out: config.out as string | undefined, scale: extra.scale as string | undefined });
 
     if (extra.list) {
       await writeSweepTable(sweep, process.stdout);

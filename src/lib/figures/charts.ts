@@ -3,7 +3,7 @@
  * span decades, so loss axes are logarithmic; other axes switch to log when their values do.
  */
 import { logGroups, type StepLogs } from '../run/types';
-import { formatValue, spansDecades, type Axis, type HeatmapFigure, type LineFigure, type Series } from './figure';
+import { spansDecades, type Axis, type HeatmapFigure, type LineFigure, type Series } from './figure';
 
 const ITERATION: Axis = { title: 'iteration', integer: true };
 /** Labels of the standard groups; other groups (a region's `style/sky`) are labelled by name. */
@@ -29,8 +29,9 @@ function seriesOf(history: readonly StepLogs[], key: string, name: string, extra
  * nests, such as regions) per iteration; all-zero parts are left out.
  */
 export function lossCurves(history: readonly StepLogs[], title = 'Loss'): LineFigure {
-  const groups = ['total', ...Object.keys(history[0] ? logGroups(history[0]) : {})];
-  const series = groups.filter((g) => history.some((l) => lossValue(l, g) > 0)).map((g) => seriesOf(history, g, GROUP_LABELS[g] ?? g));
+  // The total solid, its parts dashed: where style is nearly all of the total, the total still shows between the dashes.
+  const parts = Object.keys(history[0] ? logGroups(history[0]) : {}).filter((g) => history.some((l) => lossValue(l, g) > 0));
+  const series = [seriesOf(history, 'total', GROUP_LABELS.total!, { dash: 'total' }), ...parts.map((g) => seriesOf(history, g, GROUP_LABELS[g] ?? g, { dash: 'weighted part' }))];
   return { kind: 'line', title, x: ITERATION, y: { title: 'loss (weighted, dimensionless)', log: true }, series };
 }
 
@@ -130,35 +131,6 @@ export function gramHeatmaps(layer: string, panels: readonly GramPanel[], n = 32
     panels: panels.map((p) => ({ name: p.name, z: idx.map((_, i) => idx.map((__, j) => p.gram[i * p.channels + j]!)) })),
     color: { title: 'G_ij / M (activation²)', log: spansDecades(values, 3) },
     sharedScale: true,
-  };
-}
-
-export type Row = Record<string, number | string>;
-
-/**
- * Heatmaps of final values over a two-parameter sweep: one panel per value (its own colour scale,
- * log when it spans decades). Rows hold the swept parameters and the values by key.
- */
-export function sweepHeatmaps(
-  rows: readonly Row[],
-  opts: { x: string; y: string; values: readonly { key: string; name: string }[]; xTitle: string; yTitle: string; title: string; colorTitle: string },
-): HeatmapFigure {
-  const levels = (key: string) => [...new Set(rows.map((r) => Number(r[key])))].sort((a, b) => a - b);
-  const xs = levels(opts.x);
-  const ys = levels(opts.y);
-  const cell = (key: string, x: number, y: number) => {
-    const row = rows.find((r) => Number(r[opts.x]) === x && Number(r[opts.y]) === y);
-    return row ? Number(row[key]) : NaN;
-  };
-  const panels = opts.values.map((v) => ({ name: v.name, z: ys.map((y) => xs.map((x) => cell(v.key, x, y))) }));
-  return {
-    kind: 'heatmap',
-    title: opts.title,
-    x: { title: opts.xTitle, categories: xs.map(formatValue) },
-    y: { title: opts.yTitle, categories: ys.map(formatValue) },
-    panels,
-    color: { title: opts.colorTitle, log: spansDecades(panels.flatMap((p) => p.z.flat()), 1) },
-    sharedScale: false,
   };
 }
 

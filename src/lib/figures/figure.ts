@@ -85,6 +85,36 @@ export function drawable(v: number, log?: boolean): boolean {
   return Number.isFinite(v) && (!log || v > 0);
 }
 
+/** Values a figure's log scales cannot show (zeros, negatives): they are left out, and the title says how many. */
+export function droppedByLog(fig: Figure): number {
+  const bad = (v: number, log?: boolean) => Number.isFinite(v) && log === true && v <= 0;
+  if (fig.kind === 'line') return fig.series.reduce((n, s) => n + s.x.filter((x, i) => bad(x, fig.x.log) || bad(s.y[i]!, fig.y.log)).length, 0);
+  if (fig.kind === 'heatmap') return fig.panels.reduce((n, p) => n + p.z.flat().filter((v) => bad(v, fig.color.log)).length, 0);
+  return fig.series.reduce((n, s) => n + s.values.filter((v) => bad(v, fig.y.log)).length, 0);
+}
+
+/** The title as both renderers show it: with the number of values a log scale dropped, if any. */
+export function shownTitle(fig: Figure): string {
+  const n = droppedByLog(fig);
+  return n === 0 ? fig.title : `${fig.title} (${n} value${n === 1 ? '' : 's'} ≤ 0 not shown on the log scale)`;
+}
+
+/** Whole-number tick spacing for an integer axis up to `max`: 1, 2, 5, 10, 20, 50, … about eight ticks. */
+export function integerStep(max: number): number {
+  const rough = Math.max(1, max / 8);
+  const decade = 10 ** Math.floor(Math.log10(rough));
+  return [1, 2, 5, 10].map((m) => m * decade).find((s) => s >= rough)!;
+}
+
+/** Ticks for a log colour scale: evenly spaced in log between the smallest and largest positive values. */
+export function logTicks(values: Iterable<number>, count = 5): number[] {
+  const pos = [...values].filter((v) => v > 0 && Number.isFinite(v));
+  if (pos.length === 0) return [];
+  const [lo, hi] = [Math.log10(Math.min(...pos)), Math.log10(Math.max(...pos))];
+  if (hi - lo < 1e-12) return [10 ** lo];
+  return Array.from({ length: count }, (_, i) => Number((10 ** (lo + ((hi - lo) * i) / (count - 1))).toPrecision(2)));
+}
+
 /** Compact tick/category labels for weights: 1000 → `1e3`, 0.5 → `0.5`. */
 export function formatValue(v: number): string {
   if (v === 0) return '0';

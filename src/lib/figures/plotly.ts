@@ -5,7 +5,7 @@
  * Deviation: plotly has no logarithmic colour scale, so log-coloured heatmaps plot log₁₀ of the values
  * (and say so on the colour bar).
  */
-import { drawable, type Axis, type BarFigure, type Figure, type HeatmapFigure, type LineFigure } from './figure';
+import { drawable, integerStep, shownTitle, type Axis, type BarFigure, type Figure, type HeatmapFigure, type LineFigure } from './figure';
 import { FONT, SIZE } from './vegalite';
 
 /** The MIME type front ends render with plotly.js. */
@@ -20,8 +20,10 @@ export interface PlotlyFigure {
   layout: Record<string, unknown>;
 }
 
-function axis(a: Axis): Record<string, unknown> {
-  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', gridcolor: '#e8e8e8', zeroline: false, exponentformat: 'power', ...(a.integer ? { tickformat: 'd' } : {}) };
+/** `max`: the largest value on an integer axis, whose ticks are then whole numbers a step apart (never `1 2 2 3`). */
+function axis(a: Axis, max = 0): Record<string, unknown> {
+  const ticks = a.integer && !a.log ? { tickformat: 'd', tick0: 0, dtick: integerStep(max) } : {};
+  return { title: { text: a.title }, type: a.log ? 'log' : 'linear', gridcolor: '#e8e8e8', zeroline: false, exponentformat: 'power', automargin: true, ...ticks };
 }
 
 function baseLayout(title: string): Record<string, unknown> {
@@ -30,7 +32,8 @@ function baseLayout(title: string): Record<string, unknown> {
     font: { family: FONT, size: 12 },
     paper_bgcolor: 'white',
     plot_bgcolor: 'white',
-    margin: { l: 70, r: 30, t: 50, b: 55 },
+    // Room above the title for plotly's tool bar.
+    margin: { l: 70, r: 30, t: 70, b: 55 },
   };
 }
 
@@ -64,11 +67,11 @@ function lineFigure(fig: LineFigure): PlotlyFigure {
   return {
     data,
     layout: {
-      ...baseLayout(fig.title),
+      ...baseLayout(shownTitle(fig)),
       width: SIZE.width + 260,
       height: SIZE.height + 120,
-      xaxis: axis(fig.x),
-      yaxis: axis(fig.y),
+      xaxis: axis(fig.x, Math.max(0, ...fig.series.flatMap((s) => s.x.filter(Number.isFinite)))),
+      yaxis: axis(fig.y, Math.max(0, ...fig.series.flatMap((s) => s.y.filter(Number.isFinite)))),
       legend: fig.legend ? { title: { text: fig.legend } } : {},
     },
   };
@@ -77,22 +80,26 @@ function lineFigure(fig: LineFigure): PlotlyFigure {
 function heatmapFigure(fig: HeatmapFigure): PlotlyFigure {
   const n = fig.panels.length;
   const colorTitle = fig.color.log ? `log₁₀ ${fig.color.title}` : fig.color.title;
+  // Each panel takes a slot of the width; with a colour bar per panel, the bar sits in its own panel's
+  // slot, right of the heatmap, so that it never covers the next panel's axis.
+  const slot = 1 / n;
+  const own = !fig.sharedScale && n > 1;
+  const plotWidth = own ? 0.62 : 0.8;
   const layout: Record<string, unknown> = {
-    ...baseLayout(fig.title),
-    width: Math.min(1400, 380 * n + 160),
-    height: 440,
-    grid: { rows: 1, columns: n, pattern: 'independent' },
+    ...baseLayout(shownTitle(fig)),
+    width: Math.min(1100, 330 * n + 140),
+    height: 460,
   };
   const data = fig.panels.map((p, i) => {
     const suffix = i === 0 ? '' : String(i + 1);
     const coloraxis = fig.sharedScale ? 'coloraxis' : `coloraxis${suffix}`;
     if (!fig.sharedScale || i === 0) {
-      // Independent colour bars sit right of their own panel.
-      const bar = fig.sharedScale ? {} : { x: (i + 1) / n - 0.02, len: 0.9, thickness: 12 };
-      layout[coloraxis] = { colorscale: 'Viridis', colorbar: { title: { text: colorTitle, side: 'right' }, ...bar } };
+      const bar = own ? { x: i * slot + slot * (plotWidth + 0.03), xanchor: 'left', len: 0.9, thickness: 12 } : {};
+      layout[coloraxis] = { colorscale: 'Viridis', colorbar: { title: { text: colorTitle, side: 'right' }, nticks: 6, ...bar } };
     }
-    layout[`xaxis${suffix}`] = { title: { text: `${fig.x.title}${n > 1 ? ` — ${p.name}` : ''}` }, type: 'category' };
-    layout[`yaxis${suffix}`] = { title: { text: i === 0 ? fig.y.title : '' }, type: 'category', autorange: 'reversed' };
+    const domain = [i * slot + (i === 0 ? 0 : 0.04 * slot), i * slot + slot * (n === 1 ? 0.85 : plotWidth)];
+    layout[`xaxis${suffix}`] = { title: { text: `${fig.x.title}${n > 1 ? ` — ${p.name}` : ''}` }, type: 'category', domain, anchor: `y${suffix}`, automargin: true };
+    layout[`yaxis${suffix}`] = { title: { text: i === 0 ? fig.y.title : '' }, type: 'category', autorange: 'reversed', anchor: `x${suffix}`, automargin: true };
     const z = p.z.map((row) => row.map((v) => (drawable(v, fig.color.log) ? (fig.color.log ? Math.log10(v) : v) : null)));
     return { type: 'heatmap', name: p.name, x: fig.x.categories, y: fig.y.categories, z, xaxis: `x${suffix}`, yaxis: `y${suffix}`, coloraxis };
   });
@@ -109,11 +116,11 @@ function barFigure(fig: BarFigure): PlotlyFigure {
       marker: { color: PALETTE[i % PALETTE.length] },
     })),
     layout: {
-      ...baseLayout(fig.title),
+      ...baseLayout(shownTitle(fig)),
       width: SIZE.width + 260,
       height: SIZE.height + 120,
       barmode: 'group',
-      xaxis: { title: { text: fig.x.title }, type: 'category' },
+      xaxis: { title: { text: fig.x.title }, type: 'category', automargin: true },
       yaxis: axis(fig.y),
       legend: fig.legend ? { title: { text: fig.legend } } : {},
     },

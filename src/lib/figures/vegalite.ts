@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { drawable, type Axis, type BarFigure, type Figure, type HeatmapFigure, type LineFigure } from './figure';
+import { drawable, logTicks, shownTitle, type Axis, type BarFigure, type Figure, type HeatmapFigure, type LineFigure } from './figure';
 import { vegaTextWidth } from './text';
 
 // vega's documented hook for text measurement without a canvas (not in its typings).
@@ -100,7 +100,8 @@ function heatmapSpec(fig: HeatmapFigure): Record<string, unknown> {
       // Explicit domains keep rows and columns whose cells are all undrawable (zeros on a log scale).
       x: { field: 'x', type: 'ordinal', scale: { domain: fig.x.categories }, title: fig.x.title, axis: categoryAxis(fig.x.categories) },
       y: { field: 'y', type: 'ordinal', scale: { domain: fig.y.categories }, title: fig.y.title },
-      color: { field: 'z', type: 'quantitative', title: fig.color.title, scale: { type: fig.color.log ? 'log' : 'linear', scheme: 'viridis' }, legend: { format: fig.color.log ? '~e' : '~g' } },
+      // Log colour bars get ticks spread over their range: vega puts them only at powers of ten, one or none within a decade.
+      color: { field: 'z', type: 'quantitative', title: fig.color.title, scale: { type: fig.color.log ? 'log' : 'linear', scheme: 'viridis' }, legend: fig.color.log ? { format: '.2~e', values: logTicks(rows.map((r) => r.z)) } : { format: '~g', tickCount: 5 } },
       tooltip: [{ field: 'panel' }, { field: 'x' }, { field: 'y' }, { field: 'z', format: '.3~g' }],
     },
   };
@@ -136,7 +137,7 @@ function barSpec(fig: BarFigure): Record<string, unknown> {
 export function toVegaLite(fig: Figure): VegaLiteSpec {
   const body = fig.kind === 'line' ? lineSpec(fig) : fig.kind === 'heatmap' ? heatmapSpec(fig) : barSpec(fig);
   const sized = fig.kind === 'heatmap' ? {} : SIZE;
-  return { $schema: SCHEMA, title: fig.title, ...sized, ...body, config: THEME } as unknown as VegaLiteSpec;
+  return { $schema: SCHEMA, title: shownTitle(fig), ...sized, ...body, config: THEME } as unknown as VegaLiteSpec;
 }
 
 /** Renders a vega-lite spec to SVG headlessly (no browser, no canvas). */

@@ -7,6 +7,9 @@ import { exportCsv, exportFigure, exportPng, figuresDir } from '../figures/expor
 import type { Figure } from '../figures/figure';
 import { imageGrid, type GridOptions } from '../figures/grid';
 import { DEFAULT_DPI } from '../figures/vegalite';
+import type { DataFrame } from 'danfojs-node';
+import type { RunResult } from '../run/types';
+import { frameToCsv } from '../sweep/report';
 import { showFigure, showPng, showTable } from './display';
 
 export class NotebookFigures {
@@ -34,9 +37,29 @@ export class NotebookFigures {
     showPng(png, opts.title ?? name);
   }
 
-  /** Writes `<name>.csv` (text already formatted, e.g. by danfojs) and shows the rows as a table. */
-  async table(name: string, csv: string, rows: readonly Record<string, unknown>[], caption: string): Promise<void> {
-    await exportCsv(csv, this.dir, name);
-    showTable(rows, caption);
+  /**
+   * Writes a table (a danfojs DataFrame) as `<name>.csv` at full precision and shows it as HTML.
+   * The older form `(name, csv, rows, caption)` (CSV text and row objects; notebook 08) still works.
+   */
+  async table(name: string, frame: DataFrame | string, rowsOrCaption: readonly Record<string, unknown>[] | string, caption?: string): Promise<void> {
+    if (typeof frame === 'string') {
+      const rows = rowsOrCaption as readonly Record<string, unknown>[];
+      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+      await exportCsv(frame, this.dir, name);
+      showTable({ columns, values: rows.map((r) => columns.map((c) => r[c] ?? null)) }, caption ?? name);
+      return;
+    }
+    await exportCsv(frameToCsv(frame), this.dir, name);
+    showTable({ columns: frame.columns, values: frame.values as unknown[][] }, rowsOrCaption as string);
   }
+}
+
+/** A run's inputs and its result side by side (content, each style image, the final image). */
+export function inputsAndResult(result: RunResult, title: string): GridOptions {
+  const { content, style } = result.config;
+  return {
+    rows: [[...(content ? [content] : []), ...style, result.finalImage]],
+    colLabels: [...(content ? ['content'] : []), ...style.map((_, i) => (style.length > 1 ? `style ${i + 1}` : 'style')), `result (${result.history[result.history.length - 1]?.iteration ?? 0} iterations)`],
+    title,
+  };
 }

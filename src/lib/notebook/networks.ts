@@ -1,7 +1,8 @@
 /**
  * Notebook 07's comparison of feature networks: one content/style pair through every network that can
  * run here (VGG-19 when its weights are present, InceptionV3 and MobileNetV2 from the nsfwjs package,
- * and random VGG-19 weights as the untrained control), each at its own presets and recommended β.
+ * and random VGG-19 weights as the untrained control), each at its own presets and recommended β. The
+ * runs go through the sweep engine (a spec built here: which networks run depends on the machine).
  */
 import sharp from 'sharp';
 import type { RunConfig } from '../config';
@@ -12,32 +13,35 @@ import type { GridOptions } from '../figures/grid';
 import { listNetworks } from '../net/catalog';
 import { RECOMMENDED_STYLE_WEIGHT } from '../net/presets';
 import { instantiateNetwork, loadNetworkSource } from '../net/registry';
-import type { RunCallbacks } from '../run/types';
-import { runGrid, type GridPoint, type GridRun } from './grid-runs';
+import { styleTaps, type RunRecord } from '../sweep/report';
+import { parseSweepSpec, type SweepSpec } from '../sweep/spec';
+import type { Experiment } from './experiment';
 
-/** The networks to compare, as grid points: trained ones that are present, then random VGG-19. */
-export function networkPoints(): GridPoint[] {
+/** The networks to compare, as sub-configs: trained ones that are present, then random VGG-19. */
+export function networkConfigs(): Partial<RunConfig>[] {
   const present = new Set(listNetworks().filter((n) => n.present || n.source.startsWith('npm')).map((n) => n.name));
   const trained = ['vgg19', 'vgg16', 'inception_v3', 'mobilenet_v2'].filter((n) => present.has(n));
-  const point = (label: string, network: string, weights: string): GridPoint => ({
-    label,
-    config: { network, weights, contentLayers: ['content'], styleLayers: ['style'], styleWeight: RECOMMENDED_STYLE_WEIGHT[network] ?? 1e3 },
-    coords: { network: label },
-  });
-  return [...trained.map((n) => point(n, n, 'auto')), point('vgg19 random:0', 'vgg19', 'random:0')];
+  const config = (network: string, weights: string) => ({ network, weights, contentLayers: ['content'], styleLayers: ['style'], styleWeight: RECOMMENDED_STYLE_WEIGHT[network] ?? 1e3 });
+  return [...trained.map((n) => config(n, 'auto')), config('vgg19', 'random:0')];
 }
 
-/** Runs every network on `base` (content, style, size, iterations). */
-export function compareNetworks(base: Partial<RunConfig>, callbacks?: (p: GridPoint) => RunCallbacks): Promise<GridRun[]> {
-  return runGrid(networkPoints(), { base, callbacks: callbacks && ((p) => callbacks(p)) });
+/** The sweep of notebook 07: `base` (content, style, size, iterations) through every network of networkConfigs. */
+export function networksSweep(name: string, base: Partial<RunConfig>): SweepSpec {
+  return parseSweepSpec({ name, base, parameters: { net: { values: networkConfigs() } } });
+}
+
+/** A run's network as a label: its name, and the weights when random. */
+export function networkLabel(r: RunRecord): string {
+  const cfg = r.run.config;
+  return cfg.weights.startsWith('random:') ? `${cfg.network} ${cfg.weights}` : cfg.network;
 }
 
 /** Content and style on the left, one result per network. */
-export function networkGrid(runs: readonly GridRun[], content: string, style: string, title: string): GridOptions {
+export function networkGrid(ex: Experiment, content: string, style: string): GridOptions {
   return {
-    rows: [[content, style, ...runs.map((r) => r.result.finalImage)]],
-    colLabels: ['content', 'style', ...runs.map((r) => r.label)],
-    title,
+    rows: [[content, style, ...ex.records.map((r) => r.image ?? null)]],
+    colLabels: ['content', 'style', ...ex.records.map(networkLabel)],
+    title: ex.title('Content × style through each network'),
   };
 }
 
@@ -45,35 +49,36 @@ export function networkGrid(runs: readonly GridRun[], content: string, style: st
  * Each network's style terms relative to their first value, so networks whose losses differ by
  * decades share one axis: colour by network, dash by the layer's depth rank in its style set.
  */
-export function relativeStyleCurves(runs: readonly GridRun[]): LineFigure {
-  const series = runs.flatMap((r) =>
-    r.result.config.styleLayers.map((layer, rank) => {
+export function relativeStyleCurves(ex: Experiment): LineFigure {
+  const series = ex.records.flatMap((r) =>
+    styleTaps(r).map((layer, rank) => {
       const key = `style/${layer}`;
-      const first = r.result.history[0]?.terms[key] ?? 1;
-      return { name: `${r.label} ${layer}`, x: r.result.history.map((l) => l.iteration), y: r.result.history.map((l) => (l.terms[key] ?? NaN) / first), color: r.label, dash: `style layer ${rank + 1}` };
+      const first = r.history[0]?.terms[key] ?? 1;
+      return { name: `${networkLabel(r)} ${layer}`, x: r.history.map((l) => l.iteration), y: r.history.map((l) => (l.terms[key] ?? NaN) / first), color: networkLabel(r), dash: `style layer ${rank + 1}` };
     }),
   );
-  return { kind: 'line', title: 'Style terms E_l relative to their first value, per network', x: { title: 'iteration', integer: true }, y: { title: 'E_l / E_l at iteration 1', log: true }, series, legend: 'network' };
+  return { kind: 'line', title: ex.title('Style terms E_l relative to their first value, per network'), x: { title: 'iteration', integer: true }, y: { title: 'E_l / E_l at iteration 0', log: true }, series, legend: 'network' };
 }
 
 /** Channel standard deviations of each network's result against the style image, at its style layers. */
-export async function networkChannelCharts(runs: readonly GridRun[], style: string): Promise<LineFigure[]> {
+export async function networkChannelCharts(ex: Experiment, style: string): Promise<LineFigure[]> {
   const charts: LineFigure[] = [];
-  for (const r of runs) {
-    const cfg = r.result.config;
+  for (const r of ex.records) {
+    const cfg = r.run.config;
+    const taps = styleTaps(r);
     const net = instantiateNetwork(await loadNetworkSource(cfg, { fetch: false }), { pooling: cfg.pooling });
     let s: Record<string, LayerStats>;
     let x: Record<string, LayerStats>;
     try {
       // The style image as the run used it: resized to the result's size.
-      const { width, height } = await sharp(r.result.finalImage).metadata();
-      s = await imageStats(net, style, { size: [height!, width!] }, cfg.styleLayers);
-      x = await imageStats(net, r.result.finalImage, {}, cfg.styleLayers);
+      const { width, height } = await sharp(r.image!).metadata();
+      s = await imageStats(net, style, { size: [height!, width!] }, taps);
+      x = await imageStats(net, r.image!, {}, taps);
     } finally {
       net.dispose();
     }
-    const layers = cfg.styleLayers.map((layer) => ({ layer, style: s[layer]!.std, result: x[layer]!.std }));
-    charts.push(channelStatsChart(layers, { statistic: 'standard deviation', title: `${r.label}: channel standard deviations, result vs style image` }));
+    const layers = taps.map((layer) => ({ layer, style: s[layer]!.std, result: x[layer]!.std }));
+    charts.push(channelStatsChart(layers, { statistic: 'standard deviation', title: `${networkLabel(r)}: channel standard deviations, result vs style image` }));
   }
   return charts;
 }

@@ -11,7 +11,9 @@ import type { GridOptions } from '../figures/grid';
 import { RECOMMENDED_STYLE_WEIGHT } from '../net/presets';
 import { createSession, openNetwork } from '../run/session';
 import { expandSweep, formatValue, type Sweep } from '../sweep/expand';
-import { collectRecords, type RunRecord } from '../sweep/report';
+import type { DataFrame } from 'danfojs-node';
+import { presetRows } from '../papers/describe';
+import { collectRecords, summaryFrame, type RunRecord } from '../sweep/report';
 import { runSweep } from '../sweep/runner';
 import { parseSweepSpec, readSweepFile } from '../sweep/spec';
 
@@ -110,4 +112,14 @@ export function styleLossRows(records: readonly RunRecord[]): Record<string, str
       content_final: r.final?.content ?? NaN,
     };
   });
+}
+
+/** styleLossRows as a danfojs DataFrame: what the notebook shows and writes as CSV. */
+export function styleLossTable(records: readonly RunRecord[]): DataFrame {
+  return summaryFrame(styleLossRows(records));
+}
+
+/** Every paper preset's values with their sources (`nst presets NAME` for each), one row per value. */
+export function presetsTable(): DataFrame {
+  return summaryFrame(presetRows());
 }

@@ -34,3 +34,11 @@ export function describePreset(name: string): string[] {
     ...paper.notes.map((n) => `  - ${n}`),
   ];
 }
+
+/** Every preset's values as rows (preset, key, value, source): `nst presets` as a table. */
+export function presetRows(papers: readonly Paper[] = PAPERS): { preset: string; key: string; value: string; source: string }[] {
+  return papers.flatMap((p) => [
+    ...Object.entries(p.paper).map(([key, s]) => ({ preset: p.id, key, value: formatValue(s!.value), source: s!.source })),
+    ...Object.entries(p.codeDiffers ?? {}).map(([key, s]) => ({ preset: `${p.id}:code`, key, value: formatValue(s!.value), source: s!.source })),
+  ]);
+}

@@ -39,7 +39,13 @@ const GRACE_S = 120;
 
 function specFile(sweep: Sweep): string {
   if (!sweep.spec.source) throw new NstError('emitting a job needs the sweep to come from a file', 'write the spec to experiments/<name>.yaml');
+  if (sweep.spec.overridden) throw new NstError(`a job runs the file as written, without the keys set over it (${sweep.spec.overridden.join(', ')})`, 'put those keys in the file');
   return locateSweepFile(sweep.spec.source);
+}
+
+/** The scale option of a task's command: a job array runs the sweep at the scale it was emitted at. */
+function scaleArgs(sweep: Sweep): string[] {
+  return sweep.spec.scale ? ['--scale', sweep.spec.scale] : [];
 }
 
 function positive(name: string, value: number | undefined): void {
@@ -102,7 +108,7 @@ export function slurmScript(sweep: Sweep, options: SlurmOptions = {}): string {
     `--signal=B:TERM@${GRACE_S}`,
     '--requeue',
   ].filter(Boolean);
-  const command = ['node', join(projectRoot(), 'bin', 'nst.mjs'), 'sweep', resolve(specFile(sweep)), '--out', resolve(sweep.out)];
+  const command = ['node', join(projectRoot(), 'bin', 'nst.mjs'), 'sweep', resolve(specFile(sweep)), '--out', resolve(sweep.out), ...scaleArgs(sweep)];
   return [
     '#!/bin/bash',
     `# nst sweep ${sweep.spec.name}: ${n} runs as a Slurm job array. Submit with: sbatch THIS_FILE`,
@@ -137,7 +143,7 @@ export function k8sManifest(sweep: Sweep, options: K8sOptions = {}): string {
     name: 'nst',
     image: options.image ?? 'nst-workbench:latest',
     workingDir: workdir,
-    command: ['node', 'bin/nst.mjs', 'sweep', inRepo(specFile(sweep)), '--out', out],
+    command: ['node', 'bin/nst.mjs', 'sweep', inRepo(specFile(sweep)), '--out', out, ...scaleArgs(sweep)],
     ...(options.gpusPerTask ? { resources: { limits: { 'nvidia.com/gpu': options.gpusPerTask } } } : {}),
     ...(options.pvc ? { volumeMounts: [{ name: 'results', mountPath: `${workdir}/${out}` }] } : {}),
   };

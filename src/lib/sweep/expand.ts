@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG, resolveConfig, type RunConfig } from '../config';
 import { NstError } from '../errors';
 import { composeRunId, identityFragment, IDENTITY_KEYS, runIdFor } from '../run/store';
 import { createRng, sampleChoice, sampleRange } from './random';
-import { readSweepFile, type Parameter, type SweepSpec } from './spec';
+import { atScale, readSweepFile, type Parameter, type SweepSpec } from './spec';
 
 export interface SweepRun {
   index: number;
@@ -43,6 +43,13 @@ export interface Sweep {
 export interface ExpandOptions {
   /** Results root; wins over the spec's `base.out` (as `--out` does for `nst run`). */
   out?: string;
+  /** A scale of the spec (`smoke`, see spec.ts's atScale); default: the file's own values. */
+  scale?: string;
+  /**
+   * Config keys over the spec's base and under its parameters: what a notebook's parameters cell
+   * chooses for every run (network, weights, backend).
+   */
+  override?: Readonly<Record<string, unknown>>;
 }
 
 /** How a swept value is shown in tables and figure labels. */
@@ -70,7 +77,8 @@ const FULL_CHECK_RUNS = 10_000;
 /** Runs of a large grid whose assembled id is checked against the fully resolved one at expansion. */
 const ID_SAMPLE = 32;
 
-export function expandSweep(spec: SweepSpec, options: ExpandOptions = {}): Sweep {
+export function expandSweep(fileSpec: SweepSpec, options: ExpandOptions = {}): Sweep {
+  const spec = withOverride(atScale(fileSpec, options.scale), options.override);
   const where = spec.source ? `${spec.source}: ` : '';
   const out = options.out ?? (typeof spec.base.out === 'string' ? spec.base.out : DEFAULT_CONFIG.out);
   const dir = join(out, spec.name);
@@ -238,4 +246,13 @@ export function sweptAxes(sweep: Sweep): string[] {
   return sweep.spec.parameters
     .filter((p) => (p.spec.kind === 'values' && sweep.spec.method === 'grid' ? distinct(p.spec.values) : distinct(sweep.runs.map((r) => r.params[p.name]))) > 1)
     .map((p) => p.name);
+}
+
+/** The spec with `override`'s keys over its base (the experiment and results root stay the sweep's). */
+function withOverride(spec: SweepSpec, override: ExpandOptions['override']): SweepSpec {
+  if (!override || Object.keys(override).length === 0) return spec;
+  for (const key of ['experiment', 'out']) {
+    if (key in override) throw new NstError(`override: '${key}' is the sweep's own`, key === 'out' ? 'give the results root as the out option' : 'the experiment is the sweep\'s name');
+  }
+  return { ...spec, base: { ...spec.base, ...override }, overridden: Object.keys(override) };
 }

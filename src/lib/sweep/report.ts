@@ -159,3 +159,19 @@ export function loadSweepReport(path: string, options: ExpandOptions = {}): Swee
   const rows = summaryRows(sweep, records);
   return { sweep, records, rows, frame: summaryFrame(rows) };
 }
+
+/** Columns of summary.csv that locate a run rather than describe its result (left out of results tables). */
+const LOCATORS = ['id', 'dir', 'host', 'attempt', 'stop_reason'];
+
+/** A results table: per run its swept values, status, iterations, wall time and final losses. */
+export function resultsFrame(sweep: Sweep, records: readonly RunRecord[]): DataFrame {
+  const rows = summaryRows(sweep, records).map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !LOCATORS.includes(k))));
+  return summaryFrame(rows);
+}
+
+/** The style taps a run logged terms for, in order (its presets expanded): from its metrics. */
+export function styleTaps(record: RunRecord): string[] {
+  return Object.keys(record.history[0]?.terms ?? {})
+    .filter((t) => t.startsWith('style/'))
+    .map((t) => t.slice('style/'.length));
+}

@@ -15,6 +15,7 @@ import { formatDuration, ProgressBar } from '../run/progress';
 import { run } from '../run/run';
 import { storedConfigDifference } from '../run/store';
 import type { RunConfig } from '../config';
+import type { RunCallbacks, StepLogs } from '../run/types';
 import type { Sweep, SweepRun } from './expand';
 import { DEFAULT_STALE_MS, isLive, readStatus, runState, sameSchedulerTask, stateOnDisk, StatusWriter, type RunState } from './status';
 
@@ -36,6 +37,8 @@ export interface SweepRunOptions {
   progress?: boolean;
   /** A RUNNING status from another host without a heartbeat for this long is taken as dead. */
   staleMs?: number;
+  /** More callbacks for each run this process runs (jobs 1): a notebook's live display. */
+  callbacks?: (r: SweepRun) => RunCallbacks | RunCallbacks[];
 }
 
 export interface SweepOutcome {
@@ -116,7 +119,7 @@ export async function claimRun(r: SweepRun, options: { staleMs?: number; what: s
   return lock;
 }
 
-type RunOneOptions = Pick<SweepRunOptions, 'signal' | 'engineLog' | 'staleMs'> & { onIteration?: (iteration: number) => void; log?: ((line: string) => void) | null };
+type RunOneOptions = Pick<SweepRunOptions, 'signal' | 'engineLog' | 'staleMs'> & { onIteration?: (iteration: number) => void; log?: ((line: string) => void) | null; callbacks?: RunCallbacks | RunCallbacks[] };
 
 /**
  * Runs one sweep run in this process under its folder's lock, keeping its status.json current. Returns
@@ -161,12 +164,15 @@ async function runClaimed(sweep: Sweep, r: SweepRun, lock: RunLock, options: Run
         log: engineLog,
         progress: false,
         lock,
-        callbacks: {
-          async onStepEnd(logs) {
-            options.onIteration?.(logs.iteration);
-            await status.heartbeat(logs);
+        callbacks: [
+          {
+            async onStepEnd(logs: StepLogs) {
+              options.onIteration?.(logs.iteration);
+              await status.heartbeat(logs);
+            },
           },
-        },
+          options.callbacks ?? [],
+        ].flat(),
       });
       await status.finish(result);
     } catch (e) {
@@ -186,7 +192,8 @@ interface ChildEnd {
 
 /** One run in its own process, through the same command a Slurm task uses. */
 function runChild(sweep: Sweep, r: SweepRun, signal: AbortSignal | undefined): Promise<ChildEnd> {
-  const args = [join(projectRoot(), 'bin', 'nst.mjs'), 'sweep', sweep.spec.source, '--index', String(r.index), '--out', sweep.out];
+  const scale = sweep.spec.scale ? ['--scale', sweep.spec.scale] : [];
+  const args = [join(projectRoot(), 'bin', 'nst.mjs'), 'sweep', sweep.spec.source, '--index', String(r.index), '--out', sweep.out, ...scale];
   // The IPC channel lets the child notice when this process dies, even by SIGKILL, and stop too. Its
   // own process group keeps a terminal's Ctrl-C from reaching it twice (directly and forwarded below).
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
@@ -247,6 +254,7 @@ export async function runSweep(sweep: Sweep, options: SweepRunOptions = {}): Pro
   log?.(`sweep ${sweep.spec.name}: ${n} runs, ${completed} completed, ${busy.length} running elsewhere, ${todo.length} to run → ${sweep.dir}`);
   const jobs = Math.max(1, options.jobs ?? 1);
   if (jobs > 1 && !sweep.spec.source) throw new NstError('--jobs above 1 needs the sweep to come from a file', 'write the spec to experiments/<name>.yaml');
+  if (jobs > 1 && sweep.spec.overridden) throw new NstError(`--jobs above 1 runs the file as written, without the keys set over it (${sweep.spec.overridden.join(', ')})`, 'run with jobs 1, or put those keys in the file');
 
   const showBar = (options.progress ?? Boolean(process.stderr.isTTY)) && todo.length > 0;
   const bar = showBar ? new ProgressBar(todo.length) : undefined;
@@ -284,6 +292,7 @@ export async function runSweep(sweep: Sweep, options: SweepRunOptions = {}): Pro
           signal: options.signal,
           engineLog: options.engineLog,
           onIteration: (it) => bar?.update(done, `run ${current.index}: iter ${it}/${current.config.iterations}`, started),
+          callbacks: options.callbacks?.(current),
         });
         ended(current, state);
       } else {

@@ -53,12 +53,31 @@ export interface SweepSpec {
   /** In file order: the grid's last parameter varies fastest. */
   parameters: Parameter[];
   metric?: { name: string; goal: (typeof GOALS)[number] };
+  /** Other scales of the same experiment by name (e.g. `smoke`): base keys and parameter values over the file's own. */
+  scales: Record<string, Scale>;
+  /** The scale this spec is at: undefined for the file's own values (PAPER_SCALE). */
+  scale?: string;
+  /** Config keys set over the file's base by the caller (a notebook's parameters cell): a child process reading the file would not see them. */
+  overridden?: string[];
 }
+
+/**
+ * A scale of a sweep: the same runs at another size, e.g. `smoke` (tiny images, few iterations and grid
+ * points) for tests and a first look. Its base keys go over the spec's base; its parameters replace
+ * the values of the spec's parameters of the same name (the axes stay the same).
+ */
+export interface Scale {
+  base: Record<string, unknown>;
+  parameters: Record<string, ParameterSpec>;
+}
+
+/** The name of a spec's own values, the scale its file describes (a paper's, for the reproductions). */
+export const PAPER_SCALE = 'paper';
 
 /** Keys a sweep sets itself: the sweep's name is the experiment, `--out` the results root. */
 const RESERVED_IN_PARAMETERS = ['experiment', 'out'];
 
-const TOP_KEYS = ['name', 'description', 'method', 'count', 'seed', 'base', 'parameters', 'metric'];
+const TOP_KEYS = ['name', 'description', 'method', 'count', 'seed', 'base', 'parameters', 'metric', 'scales'];
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -152,7 +171,58 @@ export function parseSweepSpec(value: unknown, source = ''): SweepSpec {
     metric = { name: mname, goal: goal as (typeof GOALS)[number] };
   }
 
-  return { name: name as string, source, method: method as Method, count, seed: seed as number, base: base as Record<string, unknown>, parameters, metric };
+  const scales = parseScales(v.scales, parameters, method as Method, fail);
+
+  return { name: name as string, source, method: method as Method, count, seed: seed as number, base: base as Record<string, unknown>, parameters, metric, scales };
+}
+
+function parseScales(raw: unknown, parameters: readonly Parameter[], method: Method, fail: Fail): Record<string, Scale> {
+  if (raw === undefined) return {};
+  if (!isMapping(raw)) fail('scales', 'expected a mapping of scale names to {base, parameters}', 'e.g. scales: {smoke: {base: {imageSize: 32, iterations: 2}}}');
+  const scales: Record<string, Scale> = {};
+  for (const [sname, s] of Object.entries(raw as Record<string, unknown>)) {
+    const at = `scales.${sname}`;
+    if (!/^[\w-]+$/.test(sname) || sname === PAPER_SCALE) fail(at, `'${sname}' cannot name a scale`, `use letters, digits, _ -; '${PAPER_SCALE}' is the file's own values`);
+    if (!isMapping(s)) fail(at, 'expected {base, parameters}');
+    const ss = s as Record<string, unknown>;
+    for (const key of Object.keys(ss)) if (key !== 'base' && key !== 'parameters') fail(`${at}.${key}`, 'unknown scale key', 'a scale has base and parameters');
+    const base = ss.base ?? {};
+    if (!isMapping(base)) fail(`${at}.base`, 'expected a mapping of run-config keys');
+    for (const key of Object.keys(base as object)) {
+      if (!isConfigKey(key) || RESERVED_IN_PARAMETERS.includes(key)) fail(`${at}.base.${key}`, isConfigKey(key) ? 'cannot be set by a scale' : 'unknown config key', `known keys: ${CONFIG_KEYS.join(', ')}`);
+    }
+    const params = ss.parameters ?? {};
+    if (!isMapping(params)) fail(`${at}.parameters`, 'expected a mapping of the sweep\'s parameters to {values: [...]}');
+    const replaced: Record<string, ParameterSpec> = {};
+    for (const [pname, p] of Object.entries(params as Record<string, unknown>)) {
+      const original = parameters.find((q) => q.name === pname);
+      if (!original) fail(`${at}.parameters.${pname}`, 'is not a parameter of the sweep', `a scale changes the values of the sweep's parameters: ${parameters.map((q) => q.name).join(', ')}`);
+      replaced[pname] = parseParameter(`${at}.parameters.${pname}`, p, method, fail);
+    }
+    scales[sname] = { base: base as Record<string, unknown>, parameters: replaced };
+  }
+  return scales;
+}
+
+/**
+ * The spec at a scale: its own values for PAPER_SCALE (or none), else the scale's base over the spec's
+ * and its parameter values in place of the spec's. Runs of a scale go to `<out>/<name>-<scale>/`, so a
+ * smoke run never counts as a paper one, and summary.csv holds one scale.
+ */
+export function atScale(spec: SweepSpec, scale: string | undefined): SweepSpec {
+  if (scale === undefined || scale === PAPER_SCALE) return spec;
+  const s = spec.scales[scale];
+  if (!s) {
+    const where = spec.source ? `${spec.source}: ` : '';
+    throw new NstError(`${where}no scale '${scale}'`, `scales of this sweep: ${[PAPER_SCALE, ...Object.keys(spec.scales)].join(', ')} (define others under scales:)`);
+  }
+  return {
+    ...spec,
+    name: `${spec.name}-${scale}`,
+    scale,
+    base: { ...spec.base, ...s.base },
+    parameters: spec.parameters.map((p) => (s.parameters[p.name] ? { name: p.name, spec: s.parameters[p.name]! } : p)),
+  };
 }
 
 type Fail = (key: string, message: string, hint?: string) => never;
