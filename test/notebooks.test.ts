@@ -42,8 +42,6 @@ const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: st
 
 /** Lines of code in a cell: blank lines and whole-line comments do not count. */
 const MAX_CELL_LINES = 3;
-/** Notebooks written before the rule, reported (as todo) but not yet failing the suite. */
-const LONG_CELLS_PENDING = new Set(['08-colour-control', '09-spatial-control', '10-scale-control', '11-coarse-to-fine']);
 const codeLines = (source: string): number => source.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
 
 const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
@@ -152,7 +150,7 @@ describe('committed notebooks', () => {
       assert.match(text(params.source), /notebookParams\(/, 'the parameters cell scales through notebookParams (NST_SMOKE)');
     });
 
-    it(`${name}: code cells of at most ${MAX_CELL_LINES} lines over the library (the parameters cell aside)`, { todo: LONG_CELLS_PENDING.has(name) ? 'notebooks 08–11 predate the rule: their long cells are to move into src/lib' : undefined }, () => {
+    it(`${name}: code cells of at most ${MAX_CELL_LINES} lines over the library (the parameters cell aside)`, () => {
       const nb = readNotebook(join(ROOT, 'notebooks', `${name}.ipynb`));
       const long = nb.cells
         .map((c, i) => ({ i, c, lines: codeLines(text(c.source)) }))

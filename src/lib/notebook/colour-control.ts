@@ -1,60 +1,57 @@
 /**
- * Notebook 08's comparison of colour controls (Gatys et al. 2017 §5, Fig. 3): one content/style pair
- * transferred plainly, on luminance only, and with the style's colour histogram matched to the
- * content's (both methods), plus the plain result with original colours as post-processing; each
- * with its chroma error against the content (summary.json).
+ * Notebook 08's comparison of colour controls (Gatys et al. 2017 §5, Fig. 3): the runs of
+ * experiments/colour-control.yaml (plain, luminance only, histogram matching by both methods, plain
+ * with original colours), each with its chroma error against the content (summary.json).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunConfig } from '../config';
+import { DataFrame } from 'danfojs-node';
 import type { BarFigure } from '../figures/figure';
 import type { GridOptions } from '../figures/grid';
-import { run } from '../run/run';
 import { RUN_FILES } from '../run/store';
-import type { RunCallbacks, RunResult } from '../run/types';
-
-/** The paper's variants, each a config fragment over the notebook's base. */
-export const COLOUR_VARIANTS: readonly { label: string; config: Partial<RunConfig> }[] = [
-  { label: 'plain', config: {} },
-  { label: 'luminance only', config: { colour: 'luminance', param: 'luminance' } },
-  { label: 'histogram (Cholesky)', config: { colour: 'histogram', colourMethod: 'cholesky' } },
-  { label: 'histogram (eigen)', config: { colour: 'histogram', colourMethod: 'eigen' } },
-  { label: 'plain + original colours', config: { originalColours: 'luminance' } },
-];
+import type { RunRecord } from '../sweep/report';
+import type { Experiment } from './experiment';
 
 export interface ColourRun {
   label: string;
-  result: RunResult;
+  record: RunRecord;
   /** final.png's chroma error against the content (0..255 units). */
   chromaError: number;
 }
 
-/** Runs every variant on `base` (content, style, size, iterations), one after another. */
-export async function runColourControls(base: Partial<RunConfig>, callbacks?: (label: string) => RunCallbacks): Promise<ColourRun[]> {
-  const out: ColourRun[] = [];
-  for (const v of COLOUR_VARIANTS) {
-    const result = await run({ ...base, ...v.config }, { callbacks: callbacks?.(v.label), log: null, progress: false });
-    const summary = JSON.parse(readFileSync(join(result.dir, RUN_FILES.summary), 'utf8')) as { chromaError: number };
-    out.push({ label: v.label, result, chromaError: summary.chromaError });
-  }
-  return out;
+/** What the paper calls each control, from the keys its sub-config sets. */
+function controlLabel(record: RunRecord): string {
+  const c = record.run.config;
+  if (c.originalColours !== 'none') return 'plain + original colours';
+  if (c.colour === 'histogram') return `histogram (${c.colourMethod === 'cholesky' ? 'Cholesky' : c.colourMethod})`;
+  if (c.colour === 'luminance') return 'luminance only';
+  return 'plain';
 }
 
-/** Content and style, then one result per variant, labelled with its chroma error. */
-export function colourGrid(runs: readonly ColourRun[], content: string, style: string, title: string): GridOptions {
+/** Each run of the experiment, labelled, with its chroma error. */
+export function colourRuns(ex: Experiment): ColourRun[] {
+  return ex.records.map((record) => {
+    const summary = JSON.parse(readFileSync(join(record.run.dir, RUN_FILES.summary), 'utf8')) as { chromaError: number };
+    return { label: controlLabel(record), record, chromaError: summary.chromaError };
+  });
+}
+
+/** Content and style, then one result per control, labelled with its chroma error. */
+export function colourGrid(ex: Experiment, runs: readonly ColourRun[]): GridOptions {
+  const { content, style } = runs[0]!.record.run.config;
   return {
-    rows: [[content, style, ...runs.map((r) => r.result.finalImage)]],
+    rows: [[content, style[0]!, ...runs.map((r) => ex.image(r.record.run.params))]],
     colLabels: ['content', 'style', ...runs.map((r) => `${r.label}\nchroma error ${r.chromaError.toFixed(1)}`)],
-    title,
+    title: ex.title('Colour controls'),
   };
 }
 
-/** One row per variant: chroma error and the final weighted losses. */
-export function colourRows(runs: readonly ColourRun[]): Record<string, string | number>[] {
-  return runs.map((r) => ({ variant: r.label, chroma_error: r.chromaError, total: r.result.final.total, content: r.result.final.content, style: r.result.final.style }));
+/** One row per control: chroma error and the final weighted losses. */
+export function colourTable(runs: readonly ColourRun[]): DataFrame {
+  return new DataFrame(runs.map((r) => ({ control: r.label, chroma_error: r.chromaError, total: r.record.final!.total, content: r.record.final!.content, style: r.record.final!.style })));
 }
 
-/** The chroma error of each variant: how far its colours are from the content's (luminance only: ≈ 0). */
+/** The chroma error of each control: how far its colours are from the content's (luminance only: ≈ 0). */
 export function chromaErrorChart(runs: readonly ColourRun[]): BarFigure {
   return {
     kind: 'bar',

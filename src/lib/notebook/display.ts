@@ -256,29 +256,6 @@ export function liveLossCurve(opts: LiveCurveOptions = {}): RunCallbacks {
   };
 }
 
-/**
- * Callbacks that keep one line of text updated in place with a run's progress (single runs in
- * notebooks that show several; an experiment's runs share one progressBoard).
- */
-export function progressLine(label: string, everyMs = 500): RunCallbacks {
-  const id = newDisplayId();
-  let last = 0;
-  const say = (text: string) => showHtml(`<code>${escapeXml(text)}</code>`, text, id);
-  return {
-    onRunBegin() {
-      say(`${label}: starting…`);
-    },
-    onStepEnd(logs, info) {
-      if (performance.now() - last < everyMs) return;
-      last = performance.now();
-      say(`${label}: iteration ${logs.iteration}/${info.config.iterations}, loss ${logs.total.toExponential(3)}`);
-    },
-    onRunEnd(result) {
-      say(`${label}: ${result.stopReason} after ${result.history.length} iterations, loss ${result.final.total.toExponential(3)} → ${result.dir}`);
-    },
-  };
-}
-
 /** A run's total loss per iteration as a small inline SVG (log scale): a curve beside a progress line. */
 export function sparkline(values: readonly number[], width = 160, height = 36): string {
   const ys = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log10);

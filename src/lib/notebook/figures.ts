@@ -37,20 +37,10 @@ export class NotebookFigures {
     showPng(png, opts.title ?? name);
   }
 
-  /**
-   * Writes a table (a danfojs DataFrame) as `<name>.csv` at full precision and shows it as HTML.
-   * The older form `(name, csv, rows, caption)` (CSV text and row objects; notebook 08) still works.
-   */
-  async table(name: string, frame: DataFrame | string, rowsOrCaption: readonly Record<string, unknown>[] | string, caption?: string): Promise<void> {
-    if (typeof frame === 'string') {
-      const rows = rowsOrCaption as readonly Record<string, unknown>[];
-      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-      await exportCsv(frame, this.dir, name);
-      showTable({ columns, values: rows.map((r) => columns.map((c) => r[c] ?? null)) }, caption ?? name);
-      return;
-    }
+  /** Writes a table (a danfojs DataFrame) as `<name>.csv` at full precision and shows it as HTML. */
+  async table(name: string, frame: DataFrame, caption: string): Promise<void> {
     await exportCsv(frameToCsv(frame), this.dir, name);
-    showTable({ columns: frame.columns, values: frame.values as unknown[][] }, rowsOrCaption as string);
+    showTable({ columns: frame.columns, values: frame.values as unknown[][] }, caption);
   }
 }
 
