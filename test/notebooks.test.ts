@@ -32,7 +32,7 @@ const EXPECTED: Record<string, { charts: string[]; images: string[]; tables?: st
   '05-gram-statistics': { charts: ['gram-distance', 'gram-conv1_1', 'spectra', 'channel-mean', 'channel-std'], images: [] },
   '06-initialisation': { charts: ['loss-total', 'final-losses', 'distance-pixels', 'distance-style'], images: ['results'] },
   '07-networks': { charts: ['style-terms', 'channel-std-1', 'channel-std-2'], images: ['results'] },
-  '08-colour-control': { charts: ['chroma-error'], images: ['results'] },
+  '08-colour-control': { charts: ['chroma-error'], images: ['results'], tables: ['colour-controls'] },
   '09-spatial-control': { charts: ['loss', 'region-terms'], images: ['results'] },
   '10-scale-control': { charts: ['synthesis-terms'], images: ['results'] },
   '11-coarse-to-fine': { charts: ['style-terms', 'loss-by-stage'], images: ['results'] },

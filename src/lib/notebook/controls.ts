@@ -81,17 +81,17 @@ export async function runScaleControl(nb: Notebook, p: ScaleControlParams): Prom
 }
 
 /** What each scale-control transfer's style is. */
-function scaleLabel(record: RunRecord, made: RunResult): string {
+function scaleLabel(record: RunRecord, p: ScaleControlParams): string {
   const c = record.run.config;
-  if (c.styleLayerImages.length > 0) return 'naive layer split';
-  return c.style[0] === made.finalImage ? 'new style image' : `${basename(c.style[0]!, extname(c.style[0]!))} alone`;
+  if (c.styleLayerImages.length > 0) return `naive layer split ${c.styleLayerImages.join(',')}`;
+  return c.style[0] === p.fine ? 'fine style' : c.style[0] === p.coarse ? 'coarse style' : 'new style image';
 }
 
 /** Fig. 4's layout: the two styles, the new style image made from them, and each transfer. */
 export function scaleGrid(p: ScaleControlParams, made: RunResult, ex: Experiment): GridOptions {
   return {
     rows: [[p.fine, p.coarse, made.finalImage, ...ex.records.map((r) => ex.image(r.run.params))]],
-    colLabels: ['fine-scale style', 'coarse-scale style', 'new style image', ...ex.records.map((r) => scaleLabel(r, made))],
+    colLabels: ['fine-scale style', 'coarse-scale style', 'new style image', ...ex.records.map((r) => scaleLabel(r, p))],
     title: ex.title('Scale control'),
   };
 }
@@ -129,7 +129,6 @@ export function styleTermBars(runs: readonly { label: string; logs: StepLogs }[]
   };
 }
 
-
 /** experiments/coarse-to-fine.yaml's two runs: at the preview size, and coarse-to-fine (the one with a schedule). */
 export function coarseToFineRuns(ex: Experiment): { preview: RunRecord; final: RunRecord } {
   const staged = (r: RunRecord) => r.run.config.schedule.length > 0;
@@ -155,7 +154,7 @@ export async function rescoredStyleTerms(ex: Experiment): Promise<BarFigure> {
     { label: 'preview run', logs: preview.final! },
     { label: 'final, re-scored at preview size', logs: rescored },
   ];
-  return styleTermBars(bars, ex.styleLayers(), `Style terms at ${size} px${ex.title('')}`);
+  return styleTermBars(bars, ex.styleLayers(), ex.title('Style terms (unweighted) at the preview size'));
 }
 
 /** The coarse-to-fine run's total loss, one curve per stage (metrics.csv's `stage` column). */
