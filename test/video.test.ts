@@ -26,6 +26,10 @@ import { cameraPath, renderClip } from '../src/lib/video/synthetic';
 import { clipDirFor, clipIdFor, resolveClipConfig } from '../src/lib/video/video-config';
 import { runVideo } from '../src/lib/video/video-run';
 import { passDir } from '../src/lib/video/multi-pass';
+import { expandSweep } from '../src/lib/sweep/expand';
+import { summaryRows } from '../src/lib/sweep/report';
+import { runOne, runSweep } from '../src/lib/sweep/runner';
+import { parseSweepSpec } from '../src/lib/sweep/spec';
 
 await initBackend('wasm');
 
@@ -178,6 +182,35 @@ describe('the multi-pass algorithm (§3.4)', () => {
       }
       assert.equal(metricsWithoutTimes(passDir(killed, pass)), metricsWithoutTimes(passDir(multiDir, pass)), `pass ${pass}: the killed frame's rows are dropped`);
     }
+  });
+});
+
+describe('clips in sweeps (kind: video)', () => {
+  it('run, skip when done, resume when stopped, and report their warping error', { timeout: 120_000 }, async () => {
+    const out = join(dir, 'sweeps');
+    const { experiment: _experiment, ...clip } = base;
+    const spec = parseSweepSpec({ name: 'clips', kind: 'video', base: { ...clip, maxFrames: 3, iterations: 3 }, parameters: { temporalOffsets: { values: ['none', '1'] } } }, '');
+    const sweep = expandSweep(spec, { out });
+    assert.deepEqual(sweep.runs.map((r) => r.id), ['none', '1'].map((t) => clipIdFor(resolveClipConfig({ ...base, maxFrames: 3, iterations: 3, temporalOffsets: t, out, experiment: 'clips' }))));
+    // Stopped during its first frame, the clip is INTERRUPTED; the same call continues it.
+    const controller = new AbortController();
+    assert.equal(await runOne(sweep, sweep.run(1), { signal: controller.signal, onIteration: () => controller.abort() }), 'INTERRUPTED');
+    assert.ok(!existsSync(clipFramePath(sweep.run(1).dir, 0)));
+    const first = await runSweep(sweep, { log: null, progress: false });
+    assert.deepEqual(first.ran, [0, 1]);
+    assert.deepEqual(first.states, ['COMPLETED', 'COMPLETED']);
+    for (const r of sweep.runs) {
+      assert.equal(JSON.parse(readFileSync(join(r.dir, 'clip.json'), 'utf8')).status, 'complete');
+      assert.ok(existsSync(join(r.dir, 'clip.mp4')) && existsSync(clipFramePath(r.dir, 2)));
+    }
+    assert.deepEqual((await runSweep(sweep, { log: null, progress: false })).ran, [], 'completed clips are not run again');
+    const rows = summaryRows(sweep);
+    assert.deepEqual(rows.map((r) => [r.status, r.iterations]), [['COMPLETED', 3], ['COMPLETED', 3]]);
+    for (const row of rows) assert.ok((row.mean_warping_error as number) > 0 && (row.frames_per_minute as number) > 0, JSON.stringify(row));
+  });
+
+  it('a run sweep that sets a video key is refused, naming kind: video', () => {
+    assert.throws(() => parseSweepSpec({ name: 'x', base: { temporalWeight: 1 }, parameters: { seed: { values: [0] } } }, 'x.yaml'), (e: unknown) => e instanceof NstError && /temporalWeight: is a video key/.test(e.message) && /kind: video/.test(e.hint!));
   });
 });
 

@@ -12,6 +12,7 @@ import { NstError } from '../errors';
 import { composeRunId, identityFragment, IDENTITY_KEYS, runIdFor } from '../run/store';
 import { createRng, sampleChoice, sampleRange } from './random';
 import { atScale, readSweepFile, type Parameter, type SweepSpec } from './spec';
+import { clipIdFor, resolveClipConfig, VIDEO_KEYS, type ClipConfig } from '../video/video-config';
 
 export interface SweepRun {
   index: number;
@@ -22,6 +23,8 @@ export interface SweepRun {
   id: string;
   /** `<out>/<sweep name>/<id>` */
   dir: string;
+  /** A `kind: video` sweep's run: the clip (run keys and video keys); `config` is its run half. */
+  clip?: ClipConfig;
 }
 
 export interface Sweep {
@@ -82,21 +85,22 @@ export function expandSweep(fileSpec: SweepSpec, options: ExpandOptions = {}): S
   const where = spec.source ? `${spec.source}: ` : '';
   const out = options.out ?? (typeof spec.base.out === 'string' ? spec.base.out : DEFAULT_CONFIG.out);
   const dir = join(out, spec.name);
-  const keys = new Set(Object.keys(DEFAULT_CONFIG));
+  const keys = new Set([...Object.keys(DEFAULT_CONFIG), ...(spec.kind === 'video' ? VIDEO_KEYS : [])]);
   const isKey = spec.parameters.map((p) => keys.has(p.name));
   const paramsOf = (combo: unknown[]) => Object.fromEntries(spec.parameters.map((p, k) => [p.name, combo[k]]));
 
-  /** A run's config, resolved and checked; errors name the run and its values. */
-  const resolveRun = (combo: unknown[], index: number): RunConfig => {
+  /** A run's config (or clip), resolved and checked; errors name the run and its values. */
+  const resolveAs = <T>(combo: unknown[], index: number, resolve: (partial: Record<string, unknown>) => T): T => {
     const partial = Object.assign({ ...spec.base, out, experiment: spec.name }, ...spec.parameters.map((p, k) => configPart(p, combo[k], isKey[k]!)));
     try {
-      return resolveConfig(partial);
+      return resolve(partial);
     } catch (e) {
       if (!(e instanceof NstError)) throw e;
       const values = spec.parameters.map((p, k) => `${p.name}=${formatValue(combo[k])}`).join(', ');
       throw new NstError(`${where}run ${index} (${values}): ${e.message}`, e.hint);
     }
   };
+  const resolveRun = (combo: unknown[], index: number): RunConfig => resolveAs(combo, index, resolveConfig);
 
   /** A run whose config is resolved when first read: listing and scanning need only its id. */
   const lazyRun = (index: number, combo: unknown[], id: string, known?: RunConfig): SweepRun => {
@@ -142,12 +146,33 @@ export function expandSweep(fileSpec: SweepSpec, options: ExpandOptions = {}): S
     };
   };
 
-  if (spec.method === 'grid') {
+  const gridCombos = () => {
     const lists = spec.parameters.map((p) => (p.spec.kind === 'values' ? p.spec.values : []));
     const size = lists.reduce((a, l) => a * l.length, 1);
     const radix = lists.map((_, k) => lists.slice(k + 1).reduce((a, l) => a * l.length, 1));
     const positions = (index: number) => radix.map((r, k) => Math.floor(index / r) % lists[k]!.length);
-    const combo = (index: number) => positions(index).map((j, k) => lists[k]![j]);
+    return { lists, size, radix, positions, combo: (index: number) => positions(index).map((j, k) => lists[k]![j]) };
+  };
+
+  if (spec.kind === 'video') {
+    // Clips: their ids also cover the video keys (clipIdFor), and clip sweeps are small, so every run
+    // is resolved here. spec.ts allows only grids of them.
+    const { size, combo } = gridCombos();
+    const seen = new Map<string, number>();
+    const runs = Array.from({ length: size }, (_, i): SweepRun => {
+      const clip = resolveAs(combo(i), i, resolveClipConfig);
+      const id = clipIdFor(clip);
+      const twin = seen.get(id);
+      if (twin !== undefined) throw new NstError(`${where}runs ${twin} and ${i} are the same clip (${id})`, 'a value is listed twice, or a swept key does not change what a clip computes');
+      seen.set(id, i);
+      noteImages(clip.run, i);
+      return { index: i, params: paramsOf(combo(i)), config: clip.run, id, dir: join(dir, id), clip };
+    });
+    return make(size, (i) => runs[i]!, runs);
+  }
+
+  if (spec.method === 'grid') {
+    const { lists, size, radix, positions, combo } = gridCombos();
 
     // Every value of every parameter, resolved with the others at their first value: checks each value
     // once, and gives the identity fragments a run is assembled from.

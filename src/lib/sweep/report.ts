@@ -5,12 +5,13 @@
  */
 import { DataFrame } from 'danfojs-node';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../image/io';
 import { parseMetricsCsv, RUN_FILES } from '../run/store';
 import { logGroups, type StepLogs } from '../run/types';
 import { formatValue, loadSweep, type ExpandOptions, type Sweep, type SweepRun } from './expand';
 import { LOSS_COLUMNS } from './spec';
+import { CLIP_FILES, clipFramePath, type ClipRecord } from '../video/clip';
 import { readStatus, runState, type RunState, type RunStatus } from './status';
 
 export const SUMMARY_FILE = 'summary.csv';
@@ -37,8 +38,10 @@ export interface RunRecord {
   stopReason?: string;
   /** The per-iteration curve from metrics.csv (empty before the first iteration). */
   history: StepLogs[];
-  /** final.png, when the run finished. */
+  /** final.png, when the run finished (a clip: its last frame). */
   image?: string;
+  /** A clip's measures (clip.json): temporal consistency and speed. */
+  clip?: { meanWarpingError: number | null; framesPerMinute: number | null; frames: number };
 }
 
 function readJson<T>(path: string): T | undefined {
@@ -56,8 +59,28 @@ function readHistory(dir: string): StepLogs[] {
 }
 
 /** Everything on disk about each run of the sweep, in index order. */
+/** A clip's record from its clip.json (no summary.json; metrics.csv has a frame column). */
+function clipRecord(run: SweepRun): RunRecord {
+  const record = readJson<ClipRecord & { resultFrames?: string }>(join(run.dir, CLIP_FILES.record));
+  const status = readStatus(run.dir);
+  const frames = record?.frames.length ?? 0;
+  const last = frames > 0 ? clipFramePath(record?.resultFrames ? dirname(record.resultFrames) : run.dir, frames - 1) : undefined;
+  return {
+    run,
+    state: runState(run.dir),
+    status,
+    iterations: frames,
+    wallMs: status?.wallMs,
+    stopReason: status?.stopReason,
+    history: [],
+    image: last && existsSync(last) ? last : undefined,
+    clip: record ? { meanWarpingError: record.meanWarpingError, framesPerMinute: record.framesPerMinute, frames } : undefined,
+  };
+}
+
 export function collectRecords(sweep: Sweep): RunRecord[] {
   return sweep.runs.map((run) => {
+    if (run.clip) return clipRecord(run);
     const summary = readJson<EngineSummary>(join(run.dir, RUN_FILES.summary));
     const status = readStatus(run.dir);
     const history = readHistory(run.dir);
@@ -107,6 +130,10 @@ export function summaryRows(sweep: Sweep, records: readonly RunRecord[] = collec
     row.iterations = r.iterations ?? null;
     row.wall_s = round(r.wallMs === undefined ? undefined : r.wallMs / 1000, 2);
     row.stop_reason = r.stopReason ?? null;
+    if (sweep.spec.kind === 'video') {
+      row.mean_warping_error = r.clip?.meanWarpingError ?? null;
+      row.frames_per_minute = round(r.clip?.framesPerMinute ?? undefined, 3);
+    }
     for (const g of groups) row[lossColumn(g)] = r.final ? (g === 'total' ? r.final.total : (logGroups(r.final)[g] ?? null)) : null;
     for (const t of terms) row[lossColumn(t)] = r.final?.terms[t] ?? null;
     row.attempt = r.status?.attempt ?? null;

@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, NstError } from '../errors';
 import { projectRoot } from '../paths';
+import { runVideo } from '../video/video-run';
 import { describeHolder, RunLock } from '../run/lock';
 import { prepareRunFolder } from '../run/output-folder';
 import { formatDuration, ProgressBar } from '../run/progress';
@@ -159,6 +160,19 @@ async function runClaimed(sweep: Sweep, r: SweepRun, lock: RunLock, options: Run
       options.engineLog?.(line);
     };
     try {
+      if (r.clip) {
+        // A clip: its frames resume as a run's iterations do; the lock and status are the sweep's.
+        const clip = await runVideo({ ...r.clip.run, ...r.clip.video }, {
+          log: engineLog,
+          signal: options.signal,
+          onStep: (_frame, logs) => {
+            options.onIteration?.(logs.iteration);
+            void status.heartbeat(logs);
+          },
+        });
+        await status.finishClip(clip.interrupted ? 'interrupted' : 'completed', clip.record.frames.length);
+        return status.current.state;
+      }
       const result = await run(config, {
         signal: options.signal,
         log: engineLog,

@@ -10,6 +10,7 @@ import { readJsonOrYaml } from '../config-file';
 import { CONFIG_KEYS } from '../config';
 import { NstError } from '../errors';
 import { projectRoot } from '../paths';
+import { VIDEO_KEYS } from '../video/video-config';
 
 export const METHODS = ['grid', 'random'] as const;
 export type Method = (typeof METHODS)[number];
@@ -42,6 +43,8 @@ export interface Parameter {
 
 export interface SweepSpec {
   name: string;
+  /** `video`: every run is a clip (runVideo), its id covering the video keys (clipIdFor). */
+  kind: SweepKind;
   /** The file it was read from ('' when built in code); messages name it. */
   source: string;
   method: Method;
@@ -77,15 +80,20 @@ export const PAPER_SCALE = 'paper';
 /** Keys a sweep sets itself: the sweep's name is the experiment, `--out` the results root. */
 const RESERVED_IN_PARAMETERS = ['experiment', 'out'];
 
-const TOP_KEYS = ['name', 'description', 'method', 'count', 'seed', 'base', 'parameters', 'metric', 'scales'];
+const TOP_KEYS = ['name', 'description', 'kind', 'method', 'count', 'seed', 'base', 'parameters', 'metric', 'scales'];
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Run-config keys, and the video keys a `kind: video` sweep may also set (checked once parsed). */
 function isConfigKey(key: string): boolean {
-  return (CONFIG_KEYS as readonly string[]).includes(key);
+  return (CONFIG_KEYS as readonly string[]).includes(key) || (VIDEO_KEYS as readonly string[]).includes(key);
 }
+
+/** What each run of a sweep is: an image (`run`, the default) or a clip (`video`: nst video's keys too). */
+export const SWEEP_KINDS = ['run', 'video'] as const;
+export type SweepKind = (typeof SWEEP_KINDS)[number];
 
 /** Finds a sweep file as given, else relative to the project (notebooks run from their own folder). */
 export function locateSweepFile(path: string): string {
@@ -173,7 +181,16 @@ export function parseSweepSpec(value: unknown, source = ''): SweepSpec {
 
   const scales = parseScales(v.scales, parameters, method as Method, fail);
 
-  return { name: name as string, source, method: method as Method, count, seed: seed as number, base: base as Record<string, unknown>, parameters, metric, scales };
+  const kind = v.kind ?? 'run';
+  if (!(SWEEP_KINDS as readonly unknown[]).includes(kind)) fail('kind', `'${String(kind)}' is not allowed`, `allowed values: ${SWEEP_KINDS.join(', ')}`);
+  if (kind === 'video' && method !== 'grid') fail('method', 'a sweep of clips (kind: video) is a grid', 'list the values to sweep; remove method: random');
+  if (kind !== 'video') {
+    const used = [...Object.keys(base as object), ...setBy.keys(), ...Object.values(scales).flatMap((s) => Object.keys(s.base))];
+    const video = used.find((k) => (VIDEO_KEYS as readonly string[]).includes(k));
+    if (video) fail(video, 'is a video key', 'set kind: video to sweep clips (nst video), or remove it');
+  }
+
+  return { name: name as string, source, kind: kind as SweepKind, method: method as Method, count, seed: seed as number, base: base as Record<string, unknown>, parameters, metric, scales };
 }
 
 function parseScales(raw: unknown, parameters: readonly Parameter[], method: Method, fail: Fail): Record<string, Scale> {

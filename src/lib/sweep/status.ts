@@ -174,6 +174,13 @@ export class StatusWriter {
     await this.end();
   }
 
+  /** A clip's end: `frames` is how many of its frames are done. */
+  async finishClip(stopReason: 'completed' | 'interrupted', frames: number): Promise<void> {
+    const wallMs = Date.now() - Date.parse(this.status.startedAt);
+    Object.assign(this.status, { state: stopReason === 'completed' ? 'COMPLETED' : 'INTERRUPTED', stopReason, iteration: frames, wallMs });
+    await this.end();
+  }
+
   async fail(error: string): Promise<void> {
     Object.assign(this.status, { state: 'FAILED', error, wallMs: Date.now() - Date.parse(this.status.startedAt) });
     await this.end();

@@ -28,6 +28,15 @@ export interface SessionStyliseOptions {
   metricsPath: string;
   /** After every iteration, e.g. for a progress line. */
   onStep?: (frame: number, logs: StepLogs) => void;
+  /** Aborting stops the frame at its next iteration with a ClipInterrupted (the frame is redone on resume). */
+  signal?: AbortSignal;
+}
+
+/** A clip stopped by its signal: its finished frames are kept, and rerunning it continues at the next. */
+export class ClipInterrupted extends Error {
+  constructor(readonly frame: number) {
+    super(`the clip was stopped during frame ${frame + 1}`);
+  }
 }
 
 export interface SessionStylise {
@@ -57,6 +66,7 @@ export function sessionStylise(opts: SessionStyliseOptions): SessionStylise {
       const { iterations, tolerance } = session.config;
       let previous: StepLogs | undefined;
       while (session.iteration < iterations) {
+        if (opts.signal?.aborted) throw new ClipInterrupted(index);
         const logs = session.step();
         csv.append(index, logs);
         opts.onStep?.(index, logs);

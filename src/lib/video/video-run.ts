@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { FeatureNetwork } from '../net/network';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../backend';
@@ -19,7 +19,7 @@ import { LIBRARY_VERSION } from '../version';
 import { CLIP_FILES, clipFramePath, runClip, type ClipRecord, type FrameRecord } from './clip';
 import { checkFfmpeg, decodeVideo, encodeVideo, listFrames, videoFrameRate } from './frames';
 import { finalWarpingErrors, passDir, passDirection, runPass } from './multi-pass';
-import { sessionStylise } from './session-stylise';
+import { ClipInterrupted, sessionStylise } from './session-stylise';
 import { clipDirFor, clipIdFor, resolveClipConfig, type ClipConfig } from './video-config';
 
 /** The decoded frames of a video source, in the clip folder. */
@@ -37,6 +37,8 @@ export interface VideoRunOptions {
   trueFlows?: readonly tf.Tensor4D[];
   /** Encode clip.mp4 at the end (default true; needs ffmpeg, checked first). */
   encode?: boolean;
+  /** Aborting stops at the next iteration; the finished frames stay, and the same call continues the clip. */
+  signal?: AbortSignal;
 }
 
 /** What the passes after the first add to clip.json (multi-pass clips only). */
@@ -58,6 +60,8 @@ export interface VideoResult {
   dir: string;
   /** Pass 1's record (for a multi-pass clip its meanWarpingError is the result's, after the last pass). */
   record: ClipRecord & Partial<PassesRecord>;
+  /** Stopped by `signal` before the clip was done: `record` is clip.json as it stands. */
+  interrupted: boolean;
 }
 
 /** The measures of a finished clip, one line each. */
@@ -128,7 +132,7 @@ export async function runVideo(partial: Readonly<Record<string, unknown>>, opts:
       libraryVersion: LIBRARY_VERSION,
     });
     const passes = clip.video.passes;
-    const stylise = sessionStylise({ config: cfg, net, temporalWeight: clip.video.temporalWeight, metricsPath: join(dir, CLIP_FILES.metrics), onStep: opts.onStep });
+    const stylise = sessionStylise({ config: cfg, net, temporalWeight: clip.video.temporalWeight, metricsPath: join(dir, CLIP_FILES.metrics), onStep: opts.onStep, signal: opts.signal });
     let record: VideoResult['record'];
     try {
       record = await runClip(
@@ -147,12 +151,16 @@ export async function runVideo(partial: Readonly<Record<string, unknown>>, opts:
         },
         stylise.stylise,
       );
+      if (passes > 1) record = await laterPasses(clip, dir, frames, fps, encode, net, opts, record, log);
+    } catch (e) {
+      if (!(e instanceof ClipInterrupted)) throw e;
+      log?.(`${e.message}; to continue: run the same command again`);
+      return { clip, id, dir, record: JSON.parse(readFileSync(join(dir, CLIP_FILES.record), 'utf8')), interrupted: true };
     } finally {
       stylise.dispose();
     }
-    if (passes > 1) record = await laterPasses(clip, dir, frames, fps, encode, net, opts, record, log);
     for (const line of describeClipRecord(record)) log?.(line);
-    return { clip, id, dir, record };
+    return { clip, id, dir, record, interrupted: false };
   } finally {
     net.dispose();
   }
@@ -182,7 +190,7 @@ async function laterPasses(
   const save = () => writeJson(join(dir, CLIP_FILES.record), { ...first, ...record });
   await save();
   for (let pass = 2; pass <= video.passes; pass++) {
-    const stylise = sessionStylise({ config, net, temporalWeight: video.temporalWeight, metricsPath: join(passDir(dir, pass), CLIP_FILES.metrics), onStep: opts.onStep });
+    const stylise = sessionStylise({ config, net, temporalWeight: video.temporalWeight, metricsPath: join(passDir(dir, pass), CLIP_FILES.metrics), onStep: opts.onStep, signal: opts.signal });
     await mkdir(join(passDir(dir, pass), CLIP_FILES.frames), { recursive: true });
     const entry = { pass, direction: passDirection(pass), frames: [] as FrameRecord[] };
     record.passes.push(entry);
