@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,15 +21,12 @@ import { run } from '../src/lib/run/run';
 import { runDir, snapshotPath } from '../src/lib/run/store';
 import type { RunOptions } from '../src/lib/run/types';
 import { metricsRows, TINY_RUN, waitFor } from './helpers/tiny-run';
+import { spawnNst } from './helpers/nst-process';
 
 await initBackend('wasm');
 
 const tmp = mkdtempSync(join(tmpdir(), 'nst-resume-'));
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
-});
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('optimizer state', () => {
   // A smooth non-convex function of 12 variables with curvature that varies, so every state field matters.
@@ -185,21 +181,6 @@ describe('an interrupted run resumes to the image of an uninterrupted one', () =
   });
 });
 
-interface Ended {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nst(args: string[]): { child: ChildProcess; done: Promise<Ended> } {
-  const child = spawn(process.execPath, ['bin/nst.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
-}
 
 
 
@@ -210,7 +191,7 @@ describe('nst run under SIGTERM and SIGINT', () => {
     const args = ['run', '--content', cfg.content, '--style', cfg.style[0]!, '--weights', cfg.weights, '--image-size', '32', '--content-layers', 'conv2_2', '--style-layers', 'conv1_1,conv2_1', '--backend', 'wasm', '--print-every', '0', '--optimizer', 'adam', '--learning-rate', '4', '--iterations', '150', '--out', cfg.out];
     const stops: number[] = [];
     for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-      const { child, done } = nst(args);
+      const { child, done } = spawnNst(args);
       const from = metricsRows(dir);
       await waitFor('a few more iterations', () => metricsRows(dir) >= from + 5);
       child.kill(signal);
@@ -226,7 +207,7 @@ describe('nst run under SIGTERM and SIGINT', () => {
       stops.push(summary.iterations);
     }
     assert.ok(stops[1]! > stops[0]!, `the second attempt continued from the first (${stops.join(' → ')})`);
-    const end = await nst(args).done;
+    const end = await spawnNst(args).done;
     assert.equal(end.code, 0, end.stderr);
     assert.match(end.stdout, new RegExp(`resuming from the checkpoint at iteration ${stops[1]}`));
     const whole = await run({ ...cfg, experiment: 'whole' }, quiet);

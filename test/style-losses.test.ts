@@ -31,6 +31,7 @@ import { softmaxSmoothing } from '../src/lib/objectives/statistics/transforms';
 import { balancedStyleWeights } from '../src/lib/notebook/style-losses';
 import { createSession } from '../src/lib/run/session';
 import { TINY_RUN } from './helpers/tiny-run';
+import { checkGradient } from './helpers/gradient-check';
 import { combineTargets, STYLE_MEASURES, styleLayerWeightsBy, styleLoss, styleStatisticOf, type StyleMeasure } from '../src/lib/objectives/style';
 import { STYLE_LOSS_NAMES, type StyleLossName } from '../src/lib/objectives/style-loss-spec';
 import { explicitMmd, styleMeasure, styleMeasuresFor } from '../src/lib/objectives/style-losses';
@@ -355,41 +356,6 @@ function tinyNet(relu = false): FeatureExtractor & { dispose(): void } {
   };
 }
 
-/** (4·D(h/2) − D(h))/3 of central differences D: the O(h⁴) estimate, so h can be large against rounding. */
-function derivative(f: (delta: number) => number, h: number): number {
-  const d = (e: number) => (f(e) - f(-e)) / (2 * e);
-  return (4 * d(h / 2) - d(h)) / 3;
-}
-
-/**
- * Autodiff against differences at the largest coordinate and `count` random ones (every one when
- * count is Infinity); `usable` may skip some. Returns how many were checked.
- */
-function checkGradient(f: (x: tf.Tensor4D) => tf.Scalar, at: tf.Tensor4D, h: number, usable: (i: number) => boolean = () => true, count = 6, floor = 0.05): number {
-  const grad = tf.grad((x) => f(x as tf.Tensor4D))(at);
-  const g = Array.from(grad.dataSync());
-  grad.dispose();
-  const gMax = Math.max(...g.map(Math.abs));
-  assert.ok(gMax > 0, 'non-zero gradient');
-  const base = Array.from(at.dataSync());
-  const valueAt = (i: number) => (delta: number) => {
-    const v = base.slice();
-    v[i]! += delta;
-    const x = tf.tensor4d(v, at.shape);
-    const r = tf.tidy(() => value(f(x)));
-    x.dispose();
-    return r;
-  };
-  const r = createRng(99);
-  const random = count === Infinity ? g.map((_, i) => i) : Array.from({ length: count }, () => Math.floor(r() * g.length));
-  const coords = [g.indexOf(g.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a))), ...random].filter(usable);
-  for (const i of coords) {
-    const fd = derivative(valueAt(i), h);
-    assert.ok(Math.abs(fd - g[i]!) <= 2e-2 * Math.max(Math.abs(g[i]!), floor * gMax), `∂/∂x[${i}]: autodiff ${g[i]} vs differences ${fd}`);
-  }
-  return coords.length;
-}
-
 describe('gradients against finite differences', () => {
   const net = tinyNet();
   const image = randomTensor([1, 8, 8, 3], 12, -1, 1);
@@ -445,7 +411,7 @@ describe('gradients against finite differences', () => {
     const histogram = measureOf('histogram');
     const lonely = (i: number) => fh.v.every((x, j) => j === i || j % 3 !== i % 3 || Math.abs(x - fh.v[i]!) > 3 * h);
     const ht = combineTargets(histogram, [styleStatisticOf(histogram, s)], [1]);
-    assert.ok(checkGradient((x) => styleLoss('l', ht, histogram).evaluate({ l: x }, x), f, h, lonely, Infinity) >= 10, 'enough coordinates');
+    assert.ok(checkGradient((x) => styleLoss('l', ht, histogram).evaluate({ l: x }, x), f, h, { usable: lonely, count: Infinity }) >= 10, 'enough coordinates');
     const mrf = measureOf('mrf');
     const patches = combineTargets(mrf, [styleStatisticOf(mrf, s)], [1]);
     const matches = (x: tf.Tensor4D) => tf.tidy(() => Array.from(nearestPatches(x, patches as tf.Tensor4D, 1).dataSync()).join());
@@ -459,7 +425,7 @@ describe('gradients against finite differences', () => {
         x.dispose();
         return same;
       });
-    assert.ok(checkGradient((x) => mrfLoss(x, patches, 1), f, h, stable, 12) >= 6, 'enough coordinates');
+    assert.ok(checkGradient((x) => mrfLoss(x, patches, 1), f, h, { usable: stable, count: 12 }) >= 6, 'enough coordinates');
     tf.dispose([f, s, ht, patches]);
   });
 });

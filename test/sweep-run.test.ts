@@ -3,7 +3,6 @@
  * array tasks by index, and with --jobs children whose parent dies. Tiny runs on random weights.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +12,11 @@ import { snapshotPath } from '../src/lib/run/store';
 import { expandSweep, type Sweep } from '../src/lib/sweep/expand';
 import { parseSweepSpec } from '../src/lib/sweep/spec';
 import { readStatus, runState } from '../src/lib/sweep/status';
+import { spawnNst } from './helpers/nst-process';
+import { waitFor } from './helpers/tiny-run';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nst-sweep-run-'));
-const started: ChildProcess[] = [];
-after(() => {
-  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
-});
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const base = {
   content: 'data/images/tubingen.jpg',
@@ -39,32 +36,7 @@ function writeSpec(name: string, spec: Record<string, unknown>): { path: string;
   return { path, sweep: (out) => expandSweep(parseSweepSpec({ name, ...spec }, path), { out }) };
 }
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
-function nst(args: string[], opts: { env?: Record<string, string>; detached?: boolean } = {}): { child: ChildProcess; done: Promise<Ended> } {
-  const env = { ...process.env, SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', ...opts.env };
-  const child = spawn(process.execPath, ['bin/nst.mjs', ...args], { env, detached: opts.detached, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Ended>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 180_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Iterations logged so far (rows of metrics.csv). */
 function rows(dir: string): number {
@@ -96,11 +68,11 @@ describe('a local sweep killed with SIGKILL half way, then run again', () => {
   let inFlight: number;
 
   it('is killed while a run is in flight, with earlier runs COMPLETED', async () => {
-    const { child, done } = nst(['sweep', spec.path, '--out', out], { detached: true });
+    const { child, done } = spawnNst(['sweep', spec.path, '--out', out], { detached: true });
     await waitFor('two runs completed and a third half way', () => {
       const states = sweep.runs.map((r) => runState(r.dir));
       return states.filter((s) => s === 'COMPLETED').length >= 2 && sweep.runs.some((r, i) => states[i] === 'RUNNING' && rows(r.dir) >= 2 && rows(r.dir) < iterations - 5);
-    });
+    }, 180_000);
     // The whole process group, as a node failure or an OOM kill would.
     process.kill(-child.pid!, 'SIGKILL');
     assert.equal((await done).signal, 'SIGKILL');
@@ -113,7 +85,7 @@ describe('a local sweep killed with SIGKILL half way, then run again', () => {
   });
 
   it('completes every run exactly once on the next invocation, rewriting no completed result', async () => {
-    const end = await nst(['sweep', spec.path, '--out', out, '--jobs', '2']).done;
+    const end = await spawnNst(['sweep', spec.path, '--out', out, '--jobs', '2']).done;
     assert.equal(end.code, 0, end.stderr);
     assert.match(end.stdout, new RegExp(`4 runs, ${before.size} completed, 0 running elsewhere, ${4 - before.size} to run`));
     for (const r of sweep.runs) {
@@ -134,11 +106,11 @@ describe('a local sweep killed with SIGKILL half way, then run again', () => {
 
   it('has nothing left to do on a third invocation', async () => {
     const finals = sweep.runs.map((r) => statSync(join(r.dir, 'final.png')).mtimeMs);
-    const end = await nst(['sweep', spec.path, '--out', out]).done;
+    const end = await spawnNst(['sweep', spec.path, '--out', out]).done;
     assert.equal(end.code, 0, end.stderr);
     assert.match(end.stdout, /4 runs, 4 completed, 0 running elsewhere, 0 to run/);
     assert.deepEqual(sweep.runs.map((r) => statSync(join(r.dir, 'final.png')).mtimeMs), finals);
-    const list = await nst(['sweep', spec.path, '--out', out, '--list']).done;
+    const list = await spawnNst(['sweep', spec.path, '--out', out, '--list']).done;
     for (const r of sweep.runs) assert.match(list.stdout, new RegExp(`${r.id}\\s.*COMPLETED`));
   });
 });
@@ -149,8 +121,8 @@ describe('SIGTERM, array indices and --jobs children', () => {
   it('SIGTERM stops the run at the next iteration with a snapshot and an INTERRUPTED status', async () => {
     const out = join(tmp, 'term-out');
     const [long] = spec.sweep(out).runs;
-    const { child, done } = nst(['sweep', spec.path, '--out', out], { env: { SLURM_ARRAY_TASK_ID: '0' } });
-    await waitFor('a few iterations', () => rows(long!.dir) >= 3);
+    const { child, done } = spawnNst(['sweep', spec.path, '--out', out], { env: { SLURM_ARRAY_TASK_ID: '0' } });
+    await waitFor('a few iterations', () => rows(long!.dir) >= 3, 180_000);
     child.kill('SIGTERM');
     const end = await done;
     assert.equal(end.code, 143, end.stderr);
@@ -169,12 +141,12 @@ describe('SIGTERM, array indices and --jobs children', () => {
   it('JOB_COMPLETION_INDEX selects one run; --index wins over it', async () => {
     const out = join(tmp, 'index-out');
     const runs = spec.sweep(out).runs;
-    const a = await nst(['sweep', spec.path, '--out', out], { env: { JOB_COMPLETION_INDEX: '2' } }).done;
+    const a = await spawnNst(['sweep', spec.path, '--out', out], { env: { JOB_COMPLETION_INDEX: '2' } }).done;
     assert.equal(a.code, 0, a.stderr);
-    const b = await nst(['sweep', spec.path, '--out', out, '--index', '3'], { env: { JOB_COMPLETION_INDEX: '0' } }).done;
+    const b = await spawnNst(['sweep', spec.path, '--out', out, '--index', '3'], { env: { JOB_COMPLETION_INDEX: '0' } }).done;
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(runs.map((r) => runState(r.dir)), ['PENDING', 'PENDING', 'COMPLETED', 'COMPLETED']);
-    const bad = await nst(['sweep', spec.path, '--out', out, '--index', '4']).done;
+    const bad = await spawnNst(['sweep', spec.path, '--out', out, '--index', '4']).done;
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--index 4 is out of range.*\n.*runs 0\.\.3/);
   });
@@ -182,8 +154,8 @@ describe('SIGTERM, array indices and --jobs children', () => {
   it('--jobs children stop when their parent is killed outright', async () => {
     const out = join(tmp, 'orphan-out');
     const [a, b] = spec.sweep(out).runs;
-    const { child, done } = nst(['sweep', spec.path, '--out', out, '--jobs', '2']);
-    await waitFor('both long runs iterating', () => rows(a!.dir) >= 2 && rows(b!.dir) >= 2);
+    const { child, done } = spawnNst(['sweep', spec.path, '--out', out, '--jobs', '2']);
+    await waitFor('both long runs iterating', () => rows(a!.dir) >= 2 && rows(b!.dir) >= 2, 180_000);
     const pids = [readStatus(a!.dir)!.pid, readStatus(b!.dir)!.pid];
     assert.ok(!pids.includes(child.pid!), 'runs go to child processes');
     child.kill('SIGKILL');

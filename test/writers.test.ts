@@ -5,7 +5,7 @@
  * fails half way, and a 10⁶-run grid listed in bounded memory.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +23,10 @@ import { runOne } from '../src/lib/sweep/runner';
 import { parseSweepSpec } from '../src/lib/sweep/spec';
 import { runState } from '../src/lib/sweep/status';
 import { metricsRows, TINY_RUN, waitFor } from './helpers/tiny-run';
+import { spawnNst, track } from './helpers/nst-process';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nst-writers-'));
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
-});
+after(() => rmSync(tmp, { recursive: true, force: true }));
 before(async () => {
   await initBackend('wasm');
 });
@@ -40,21 +37,6 @@ const base = {
 };
 const cli = (iterations: number, out: string) => ['run', '--content', base.content, '--style', base.style[0]!, '--weights', base.weights, '--image-size', '32', '--content-layers', 'conv2_2', '--style-layers', 'conv1_1,conv2_1', '--optimizer', 'adam', '--backend', 'wasm', '--print-every', '0', '--iterations', String(iterations), '--out', out];
 
-interface Ended {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nst(args: string[], env: Record<string, string> = {}, command = process.execPath): { child: ChildProcess; done: Promise<Ended> } {
-  const child = spawn(command, command === process.execPath ? ['bin/nst.mjs', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', ...env } });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
-}
 
 
 
@@ -130,9 +112,9 @@ describe('two writers', () => {
   it('a second `nst run` into the same folder refuses with a clear message; the first is unharmed', async () => {
     const out = join(tmp, 'two-runs');
     const dir = runDir(resolveConfig({ ...base, iterations: 3000, out }));
-    const first = nst(cli(3000, out));
+    const first = spawnNst(cli(3000, out));
     await waitFor('the first run to iterate', () => metricsRows(dir) >= 3);
-    const second = await nst(cli(3000, out)).done;
+    const second = await spawnNst(cli(3000, out)).done;
     assert.equal(second.code, 2, second.stderr);
     assert.match(second.stderr, /error: another process is writing .*: nst run \(pid \d+ on .*, heartbeat \d+ s ago\)/);
     const at = metricsRows(dir);
@@ -149,7 +131,7 @@ describe('two writers', () => {
     writeFileSync(path, stringify(spec));
     const out = join(tmp, 'shared-out');
     const sweep = expandSweep(parseSweepSpec(spec, path), { out });
-    const [a, b] = await Promise.all([nst(['sweep', path, '--out', out]).done, nst(['sweep', path, '--out', out]).done]);
+    const [a, b] = await Promise.all([spawnNst(['sweep', path, '--out', out]).done, spawnNst(['sweep', path, '--out', out]).done]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     for (const r of sweep.runs) {
@@ -194,7 +176,7 @@ describe('metrics.csv under a failing write', () => {
     const out = join(tmp, 'fsize');
     const dir = runDir(resolveConfig({ ...base, iterations: 500, out }));
     const args = cli(500, out).map((a) => `'${a}'`).join(' ');
-    const end = await nst(['-c', `ulimit -f 4; exec '${process.execPath}' bin/nst.mjs ${args}`], { TSX_DISABLE_CACHE: '1' }, 'bash').done;
+    const end = await spawnNst(['-c', `ulimit -f 4; exec '${process.execPath}' bin/nst.mjs ${args}`], { env: { TSX_DISABLE_CACHE: '1' }, command: 'bash' }).done;
     assert.equal(end.code, 2, end.stderr);
     const m = /error: cannot write the row of iteration (\d+) to metrics\.csv \(the file ends at the previous row\): the file grew past the size this process may write \(ulimit -f\) \(EFBIG\)/.exec(end.stderr);
     assert.ok(m, end.stderr);
@@ -219,7 +201,7 @@ describe('a 10⁶-run grid', () => {
     writeFileSync(path, JSON.stringify(spec));
     const started = Date.now();
     const child = spawn(process.execPath, ['--max-old-space-size=128', 'bin/nst.mjs', 'sweep', path, '--out', join(tmp, 'million-out'), '--list'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
+    track(child);
     let lines = 0;
     let last = '';
     let stderr = '';
