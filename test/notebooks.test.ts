@@ -207,7 +207,13 @@ describe('notebooks at smoke scale on the tslab kernel', () => {
       const charts = rich.filter((o) => CHART_MIMES.some((m) => m in o.data!));
       assert.ok(charts.length >= 1, `${name} showed no chart`);
       for (const c of charts) assert.ok('image/png' in c.data!, 'every chart also has a static PNG');
-      for (const c of charts.filter((o) => PLOTLY_MIME in o.data!)) assert.ok('text/html' in c.data!, 'every interactive chart also has an HTML rendering');
+      for (const c of charts.filter((o) => PLOTLY_MIME in o.data!)) {
+        assert.ok('text/html' in c.data!, 'every interactive chart also has an HTML rendering');
+        // An axis without a line passes every other check: a chart must have something to draw.
+        const traces = (c.data![PLOTLY_MIME] as { data: { y?: unknown[]; z?: unknown[] }[] }).data;
+        const finite = traces.flatMap((t) => [...(t.y ?? []), ...(t.z ?? []).flat(2)]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+        assert.ok(finite.length > 0, `${name}: a chart has no finite value to draw (${traces.length} traces)`);
+      }
 
       const dir = join(results, 'figures', name);
       for (const chart of EXPECTED[name]!.charts) {
