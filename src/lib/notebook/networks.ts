@@ -14,6 +14,7 @@ import { listNetworks } from '../net/catalog';
 import { RECOMMENDED_STYLE_WEIGHT } from '../net/presets';
 import { instantiateNetwork, loadNetworkSource } from '../net/registry';
 import { styleTaps, type RunRecord } from '../sweep/report';
+import { relativeStyleCurves } from '../sweep/figures';
 import { parseSweepSpec, type SweepSpec } from '../sweep/spec';
 import type { Experiment } from './experiment';
 
@@ -49,15 +50,8 @@ export function networkGrid(ex: Experiment, content: string, style: string): Gri
  * Each network's style terms relative to their first value, so networks whose losses differ by
  * decades share one axis: colour by network, dash by the layer's depth rank in its style set.
  */
-export function relativeStyleCurves(ex: Experiment): LineFigure {
-  const series = ex.records.flatMap((r) =>
-    styleTaps(r).map((layer, rank) => {
-      const key = `style/${layer}`;
-      const first = r.history[0]?.terms[key] ?? 1;
-      return { name: `${networkLabel(r)} ${layer}`, x: r.history.map((l) => l.iteration), y: r.history.map((l) => (l.terms[key] ?? NaN) / first), color: networkLabel(r), dash: `style layer ${rank + 1}` };
-    }),
-  );
-  return { kind: 'line', title: ex.title('Style terms E_l relative to their first value, per network'), x: { title: 'iteration', integer: true }, y: { title: 'E_l / E_l at iteration 0', log: true }, series, legend: 'network' };
+export function networkStyleCurves(ex: Experiment): LineFigure {
+  return relativeStyleCurves(ex.records, networkLabel, { title: ex.title('Style terms E_l relative to their first value, per network'), legend: 'network', dash: 'rank' });
 }
 
 /** Channel standard deviations of each network's result against the style image, at its style layers. */

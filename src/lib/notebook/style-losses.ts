@@ -13,7 +13,8 @@ import { createSession, openNetwork } from '../run/session';
 import { expandSweep, formatValue, type Sweep } from '../sweep/expand';
 import type { DataFrame } from 'danfojs-node';
 import { presetRows } from '../papers/describe';
-import { collectRecords, styleTaps, summaryFrame, type RunRecord } from '../sweep/report';
+import { collectRecords, summaryFrame, type RunRecord } from '../sweep/report';
+import { relativeStyleCurves } from '../sweep/figures';
 import { runSweep } from '../sweep/runner';
 import { parseSweepSpec, readSweepFile } from '../sweep/spec';
 
@@ -89,15 +90,7 @@ export function styleLossGrid(records: readonly RunRecord[], content: string, st
 
 /** Each loss's per-layer terms E_l relative to their value at the start: colour by loss, dash by layer. */
 export function styleLossCurves(records: readonly RunRecord[]): LineFigure {
-  const series = records.flatMap((r) =>
-    // The taps the run logged: its config may name a preset (`style`) the network expanded.
-    styleTaps(r).map((layer) => {
-      const key = `style/${layer}`;
-      const first = r.history[0]?.terms[key] ?? 1;
-      return { name: `${label(settingOf(r))} ${layer}`, x: r.history.map((l) => l.iteration), y: r.history.map((l) => (l.terms[key] ?? NaN) / first), color: label(settingOf(r)), dash: layer };
-    }),
-  );
-  return { kind: 'line', title: 'Per-layer style terms relative to the starting image, per style loss', x: { title: 'iteration', integer: true }, y: { title: 'E_l / E_l at iteration 0', log: true }, series, legend: 'style loss' };
+  return relativeStyleCurves(records, (r) => label(settingOf(r)), { title: 'Per-layer style terms relative to the starting image, per style loss', legend: 'style loss', dash: 'layer' });
 }
 
 /** One row per loss: β, iterations, wall time per iteration, and the final style term relative to the start. */

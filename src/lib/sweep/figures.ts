@@ -11,7 +11,7 @@ import { formatValue as formatNumber, spansDecades, type BarFigure, type Heatmap
 import { imageGrid, type GridOptions } from '../figures/grid';
 import { NstError } from '../errors';
 import { formatValue, sweptAxes, type Sweep } from './expand';
-import type { RunRecord } from './report';
+import { styleTaps, type RunRecord } from './report';
 
 export interface FigureOptions {
   /** The two main axes: rows, then columns (default: the first two swept parameters that vary). */
@@ -291,4 +291,21 @@ export function sweepBars(sweep: Sweep, records: readonly RunRecord[], spec: Bar
     series: spec.metrics.map((m) => ({ name: m, values: chosen.map((r) => lossValue(r.final!, m)) })),
     legend: 'loss',
   };
+}
+
+/**
+ * Each run's style terms E_l relative to their value at iterate 0, so runs whose losses differ by decades
+ * (other networks, other style losses) share one axis: colour by `label`, dash by layer (`rank`: by the
+ * layer's place in the run's set, for runs on different networks).
+ */
+export function relativeStyleCurves(records: readonly RunRecord[], label: (r: RunRecord) => string, opts: { title: string; legend: string; dash: 'layer' | 'rank' }): LineFigure {
+  const series = records.flatMap((r) =>
+    styleTaps(r).map((layer, rank) => {
+      const key = `style/${layer}`;
+      const first = r.history[0]?.terms[key] ?? 1;
+      const y = r.history.map((l) => (l.terms[key] ?? NaN) / first);
+      return { name: `${label(r)} ${layer}`, x: r.history.map((l) => l.iteration), y, color: label(r), dash: opts.dash === 'layer' ? layer : `style layer ${rank + 1}` };
+    }),
+  );
+  return { kind: 'line', title: opts.title, x: { title: 'iteration', integer: true }, y: { title: 'E_l / E_l at iteration 0', log: true }, series, legend: opts.legend };
 }

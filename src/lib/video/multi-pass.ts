@@ -117,12 +117,6 @@ export async function runPass(pass: number, opts: PassOptions, stylise: Stylise)
   return done;
 }
 
-/** Whether every frame of pass `pass` has its PNG. */
-export function passComplete(dir: string, pass: number, count: number): boolean {
-  for (let k = 0; k < count; k++) if (!existsSync(clipFramePath(passDir(dir, pass), k))) return false;
-  return true;
-}
-
 /**
  * The warping error of each consecutive pair of the final outputs (k − 1 → k, estimated content flow,
  * pixels with c = 1): the clip's temporal consistency after its last pass, as pass 1 records it.
