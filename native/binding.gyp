@@ -3,7 +3,7 @@
     {
       "target_name": "nst_native",
       "sources": ["src/addon.cc"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fopenmp", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }

@@ -1,6 +1,7 @@
 /**
  * The native backend (src/lib/native/: the wasm backend with oneDNN convolutions and products): each
- * native kernel against the wasm kernel it replaces on random operands, both convolution algorithms,
+ * native kernel against the wasm kernel it replaces on random operands (the max-pooling gradient against
+ * the forward-op gradient wasm runs), both convolution algorithms,
  * the fallback to wasm for what the pack does not take, the convolution's input gradient and the Gram
  * matrix through the network's own ops, a flat tensor count over iterations, and `nst bench`.
  */
@@ -16,6 +17,7 @@ import { startNative } from '../src/lib/native/backend';
 import { convPlansOf } from '../src/lib/native/kernels';
 import { conv2dBiasRelu } from '../src/lib/net/conv';
 import { gramMatrix } from '../src/lib/net/gram-matrix';
+import { maxPool } from '../src/lib/net/layers/ops';
 import { nativeSkip } from './helpers/native';
 
 const skip = nativeSkip();
@@ -86,6 +88,41 @@ describe('native backend', { skip }, () => {
     });
   }
 
+  const depthwiseCases = [
+    { what: '24 channels, 3×3 stride 2 SAME, no bias', x: [1, 17, 15, 24], k: [3, 3, 24, 1], strides: 2, pad: 'same' },
+    { what: 'multiplier 2, 3×3 explicit padding, bias + ReLU', x: [1, 12, 12, 8], k: [3, 3, 8, 2], strides: 1, pad: [[0, 0], [1, 1], [0, 1], [0, 0]], activation: 'relu' },
+    { what: 'batch of 2, 5×5 VALID, bias, no activation', x: [2, 11, 9, 16], k: [5, 5, 16, 1], strides: 1, pad: 'valid', activation: 'linear' },
+  ] as const;
+
+  for (const [i, c] of depthwiseCases.entries()) {
+    it(`depthwise convolution equals wasm's: ${c.what}`, async () => {
+      const x = normal([...c.x], 50 + 10 * i);
+      const k = normal([...c.k], 51 + 10 * i, 0.3);
+      const bias = normal([c.k[2] * c.k[3]], 52 + 10 * i, 0.1);
+      const pad = c.pad as 'same' | 'valid';
+      const f = 'activation' in c
+        ? () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: c.strides, pad, bias, activation: c.activation })
+        : () => tf.depthwiseConv2d(x as tf.Tensor4D, k as tf.Tensor4D, c.strides, pad);
+      const [ours, wasm] = await nativeAndWasm(f);
+      assertClose(ours, wasm, 1e-5, c.what);
+      assert.match(convPlansOf(loadNativeAddon(), k)[0]?.impl ?? 'none', /dw|depthwise|ref|gemm|jit/, 'ran on oneDNN (a plan for the filter)');
+      tf.dispose([x, k, bias]);
+    });
+  }
+
+  // ReLU outputs: many windows whose maximum is 0 (ties), where wasm's own MaxPoolGrad goes wrong.
+  for (const [size, strides, padding] of [[3, 2, 'valid'], [3, 2, 'same'], [2, 2, 'same'], [3, 1, 'same']] as const) {
+    it(`max pooling's gradient (${size}×${size}, stride ${strides}, ${padding}) equals the forward-op gradient on wasm`, async () => {
+      const x = tf.relu(normal([2, 13, 11, 5], 60 + size + strides)) as tf.Tensor4D;
+      const probe = normal(tf.maxPool(x, size, strides, padding).shape, 61);
+      const f = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(maxPool(t as tf.Tensor4D, [size, size], [strides, strides], padding), probe)))(x);
+      const [ours, wasm] = await nativeAndWasm(f);
+      // Where windows overlap, the two add a pixel's shares in different orders.
+      assertClose(ours, wasm, 1e-6, 'gradient');
+      tf.dispose([x, probe]);
+    });
+  }
+
   for (const [h, ci, co] of [[32, 64, 64], [24, 3, 16], [24, 16, 3]] as const) {
     it(`direct and Winograd plans both equal wasm at ${h}×${h}, ${ci}→${co} (3×3 SAME, bias + ReLU)`, async () => {
       const addon = loadNativeAddon();
@@ -93,7 +130,7 @@ describe('native backend', { skip }, () => {
       const k = normal([3, 3, ci, co], h + ci + 1, Math.sqrt(2 / (9 * ci)));
       const bias = normal([co], h + ci + 2, 0.1);
       const [, expected] = await nativeAndWasm(() => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }));
-      const shape: ConvShape = { n: 1, h, w: h, ci, co, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, padT: 1, padL: 1, padB: 1, padR: 1, oh: h, ow: h, relu: true, bias: true };
+      const shape: ConvShape = { n: 1, h, w: h, ci, co, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, padT: 1, padL: 1, padB: 1, padR: 1, oh: h, ow: h, g: 1, relu: true, bias: true };
       for (const choice of ['direct', 'winograd'] as const) {
         const plan = addon.convPlan(shape, k.dataSync() as Float32Array, choice);
         const y = new Float32Array(h * h * co);

@@ -1,6 +1,7 @@
-// nst_native: oneDNN convolutions and matrix products on memory the caller owns (the WebAssembly
-// heap of tfjs' wasm backend), for the `native` backend (src/lib/native/); and a reversal, whose
-// wasm kernel is a generic per-element loop (~6% of an iteration at 256 px, for the RGB -> BGR flip).
+// nst_native: oneDNN convolutions (ordinary and depthwise) and matrix products on memory the caller
+// owns (the WebAssembly heap of tfjs' wasm backend), for the `native` backend (src/lib/native/); a
+// reversal, whose wasm kernel is a generic per-element loop (~6% of an iteration at 256 px, for the
+// RGB -> BGR flip); and the max-pooling gradient, which wasm gets wrong for maxima <= 0.
 //
 // Tensors arrive as Float32Array views; their data pointers are used directly (no copy). Layouts are
 // tfjs': activations NHWC, filters [kh, kw, in, out] (oneDNN's nhwc and hwio tags), matrices row-major.
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -63,13 +65,15 @@ Scratch scratch[2];  // the blocked input and output of Winograd plans
 enum class Algo { Direct, Winograd };
 const char* algoName(Algo a) { return a == Algo::Winograd ? "winograd" : "direct"; }
 
+// g: groups (1 for an ordinary convolution; ci for a depthwise one, whose tfjs filter [kh, kw, ci, co/ci]
+// is oneDNN's grouped hwigo layout with one input channel per group).
 struct ConvShape {
-  int n, h, w, ci, co, kh, kw, sh, sw, dh, dw, padT, padL, padB, padR, oh, ow;
+  int n, h, w, ci, co, kh, kw, sh, sw, dh, dw, padT, padL, padB, padR, oh, ow, g;
   bool relu, bias;
   std::string key() const {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", n, h, w, ci, co, kh, kw, sh, sw, dh,
-                  dw, padT, padL, padB, padR, oh, ow, relu, bias);
+    std::snprintf(buf, sizeof buf, "%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", n, h, w, ci, co, kh, kw, sh, sw, dh,
+                  dw, padT, padL, padB, padR, oh, ow, g, relu, bias);
     return buf;
   }
 };
@@ -110,7 +114,8 @@ struct ConvPlan {
 
 // Builds a plan for one algorithm, or returns null when oneDNN has no implementation of it here.
 std::unique_ptr<ConvPlan> makePlan(const ConvShape& c, Algo algo, const float* filter) {
-  memory::dims src{c.n, c.ci, c.h, c.w}, dst{c.n, c.co, c.oh, c.ow}, wei{c.co, c.ci, c.kh, c.kw}, bia{c.co};
+  memory::dims src{c.n, c.ci, c.h, c.w}, dst{c.n, c.co, c.oh, c.ow}, bia{c.co};
+  memory::dims wei = c.g == 1 ? memory::dims{c.co, c.ci, c.kh, c.kw} : memory::dims{c.g, c.co / c.g, c.ci / c.g, c.kh, c.kw};
   memory::dims strides{c.sh, c.sw}, dil{c.dh - 1, c.dw - 1}, padL{c.padT, c.padL}, padR{c.padB, c.padR};
   memory::desc xUser(src, dt::f32, tag::nhwc), yUser(dst, dt::f32, tag::nhwc);
   memory::desc xConv = algo == Algo::Winograd ? memory::desc(src, dt::f32, tag::nChw16c) : xUser;
@@ -137,7 +142,7 @@ std::unique_ptr<ConvPlan> makePlan(const ConvShape& c, Algo algo, const float* f
   plan->conv = dnnl::convolution_forward(pd);
   plan->weights = memory(pd.weights_desc(), cpu());
   plan->weightBytes = pd.weights_desc().get_size();
-  memory userWeights({wei, dt::f32, tag::hwio}, cpu(), const_cast<float*>(filter));
+  memory userWeights({wei, dt::f32, c.g == 1 ? tag::hwio : tag::hwigo}, cpu(), const_cast<float*>(filter));
   dnnl::reorder(userWeights, plan->weights).execute(queue(), userWeights, plan->weights);
   queue().wait();
   plan->x = memory(xUser, cpu(), DNNL_MEMORY_NONE);
@@ -319,14 +324,15 @@ napi_value ConvPlanNew(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto a = args(env, info, 3);
     ConvShape c{};
-    const char* names[] = {"n", "h", "w", "ci", "co", "kh", "kw", "sh", "sw", "dh", "dw", "padT", "padL", "padB", "padR", "oh", "ow"};
-    int* fields[] = {&c.n, &c.h, &c.w, &c.ci, &c.co, &c.kh, &c.kw, &c.sh, &c.sw, &c.dh, &c.dw, &c.padT, &c.padL, &c.padB, &c.padR, &c.oh, &c.ow};
+    const char* names[] = {"n", "h", "w", "ci", "co", "kh", "kw", "sh", "sw", "dh", "dw", "padT", "padL", "padB", "padR", "oh", "ow", "g"};
+    int* fields[] = {&c.n, &c.h, &c.w, &c.ci, &c.co, &c.kh, &c.kw, &c.sh, &c.sw, &c.dh, &c.dw, &c.padT, &c.padL, &c.padB, &c.padR, &c.oh, &c.ow, &c.g};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) *fields[i] = intProp(env, a[0], names[i]);
     c.relu = boolProp(env, a[0], "relu");
     c.bias = boolProp(env, a[0], "bias");
     size_t len;
     const float* filter = floats(env, a[1], &len, "filter");
-    if (len != size_t(c.kh) * c.kw * c.ci * c.co) throw JsError{"nst_native: the filter's size does not match its shape"};
+    if (c.g < 1 || c.ci % c.g || c.co % c.g) throw JsError{"nst_native: the groups do not divide the channels"};
+    if (len != size_t(c.kh) * c.kw * (c.ci / c.g) * c.co) throw JsError{"nst_native: the filter's size does not match its shape"};
     auto plan = planFor(c, stringValue(env, a[2]), filter);
     if (!plan) throw JsError{"nst_native: oneDNN has no convolution for " + c.key()};
     int64_t ignored;
@@ -460,6 +466,72 @@ napi_value Reverse(napi_env env, napi_callback_info info) {
   });
 }
 
+// best, at = the elementwise maximum of best and xp, and where it came from (pixel when xp wins). Built
+// for each vector ISA and picked at load (the addon is compiled for the generic x86-64 baseline,
+// where this select does not vectorise: ~9x slower on AVX-512).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void keepMaxima(const float* __restrict xp, float* __restrict best,
+                                                                             int32_t* __restrict at, int32_t pixel, int64_t c) {
+  for (int64_t k = 0; k < c; k++) {
+    const bool gt = xp[k] > best[k];
+    best[k] = gt ? xp[k] : best[k];
+    at[k] = gt ? pixel : at[k];
+  }
+}
+
+// maxPoolGrad(x, dy, dx, [n, h, w, c, oh, ow, kh, kw, sh, sw, padT, padL]): dx = the gradient of max
+// pooling (NHWC), each window's dy going to its first maximum in row-major order (strict >, so ties
+// keep the earlier element), the padding never winning; overlapping windows add up. The wasm kernel's
+// starts its maxima from the smallest positive float, misplacing windows whose maximum is <= 0.
+// Channels are innermost, so each window position is one pass over c contiguous values.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto a = args(env, info, 4);
+    size_t xn, dyn, dxn;
+    const float* x = floats(env, a[0], &xn, "x");
+    const float* dy = floats(env, a[1], &dyn, "dy");
+    float* dx = floats(env, a[2], &dxn, "dx");
+    int32_t v[12];
+    for (uint32_t i = 0; i < 12; i++) {
+      napi_value e;
+      check(env, napi_get_element(env, a[3], i, &e), "pool geometry");
+      check(env, napi_get_value_int32(env, e, &v[i]), "pool geometry");
+    }
+    const int64_t n = v[0], h = v[1], w = v[2], c = v[3], oh = v[4], ow = v[5], kh = v[6], kw = v[7], sh = v[8], sw = v[9], top = v[10], left = v[11];
+    if (size_t(n * h * w * c) != xn || xn != dxn || size_t(n * oh * ow * c) != dyn) throw JsError{"nst_native: maxPoolGrad: the geometry does not match the arrays"};
+    std::fill(dx, dx + dxn, 0.f);
+    // Per output pixel: each window position's c values compared with the best so far; `at` holds the pixel (row * w + column) of each
+    // channel's maximum; the first in-image position seeds the maxima.
+    std::vector<float> bestBuf(c);
+    std::vector<int32_t> atBuf(c);
+    float* __restrict best = bestBuf.data();
+    int32_t* __restrict at = atBuf.data();
+    for (int64_t b = 0; b < n; b++) {
+      const float* __restrict xb = x + b * h * w * c;
+      float* __restrict dxb = dx + b * h * w * c;
+      for (int64_t i = 0; i < oh; i++) {
+        const int64_t r0 = std::max<int64_t>(i * sh - top, 0), r1 = std::min(i * sh - top + kh, h);
+        for (int64_t j = 0; j < ow; j++) {
+          const int64_t q0 = std::max<int64_t>(j * sw - left, 0), q1 = std::min(j * sw - left + kw, w);
+          if (r0 >= r1 || q0 >= q1) continue;
+          const int32_t seed = int32_t(r0 * w + q0);
+          std::memcpy(best, xb + seed * c, c * sizeof(float));
+          std::fill(at, at + c, seed);
+          for (int64_t r = r0; r < r1; r++) {
+            for (int64_t q = r == r0 ? q0 + 1 : q0; q < q1; q++) {
+              const int32_t pixel = int32_t(r * w + q);
+              const float* __restrict xp = xb + int64_t(pixel) * c;
+              keepMaxima(xp, best, at, pixel, c);
+            }
+          }
+          const float* __restrict g = dy + ((b * oh + i) * ow + j) * c;
+          for (int64_t k = 0; k < c; k++) dxb[int64_t(at[k]) * c + k] += g[k];
+        }
+      }
+    }
+    return static_cast<napi_value>(nullptr);
+  });
+}
+
 // The ISA oneDNN's direct convolution runs on, e.g. 'avx512_core' (from its implementation name).
 std::string convIsa() {
   memory::desc x({1, 64, 16, 16}, dt::f32, tag::nhwc), w({64, 64, 3, 3}, dt::f32, tag::any);
@@ -522,6 +594,7 @@ NAPI_MODULE_INIT() {
       {"convRelease", nullptr, ConvRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reverse", nullptr, Reverse, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof *props, props);
   return exports;

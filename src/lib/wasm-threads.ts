@@ -14,7 +14,8 @@
  *
  * If the threaded build cannot start, the stock single-threaded SIMD backend stays registered and the
  * returned count (1) and a warning say so. NST_WASM_THREADS=N sets the thread count (1: single-threaded).
- * Either way the wasm Identity kernel is replaced by one that shares memory (wasm/identity.ts).
+ * Either way the wasm Identity kernel is replaced by one that shares memory (wasm/identity.ts), and its
+ * Slice and SplitV by ones that copy contiguous runs (wasm/slice.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -26,6 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { NstError } from './errors';
 import { projectRoot } from './paths';
 import { registerSharingIdentity } from './wasm/identity';
+import { registerRunSlice } from './wasm/slice';
 
 /** tfjs' own thread cap (the size of the worker pool its build pre-starts). */
 const MAX_THREADS = 8;
@@ -64,6 +66,7 @@ export function configureWasm(): Promise<number> {
 
 async function setUp(): Promise<number> {
   registerSharingIdentity();
+  registerRunSlice();
   const requested = requestedWasmThreads();
   if (requested === 1) return 1;
   try {

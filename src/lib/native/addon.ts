@@ -1,6 +1,6 @@
 /**
  * The native kernel pack (native/src/addon.cc, built by `npm run build:native`): oneDNN convolutions
- * and matrix products that read and write tfjs-backend-wasm's heap in place. Loading it is the only
+ * and matrix products, a reversal and the max-pooling gradient, that read and write tfjs-backend-wasm's heap in place. Loading it is the only
  * thing that can fail here; the reason is one line, for `auto` to report when it moves on.
  */
 import { existsSync } from 'node:fs';
@@ -13,13 +13,19 @@ export interface ConvPlan {
   readonly __brand: 'ConvPlan';
 }
 
-/** tfjs' conv geometry in oneDNN's terms; dilations as tfjs counts them (1 = none). */
+/**
+ * tfjs' conv geometry in oneDNN's terms; dilations as tfjs counts them (1 = none); g groups (1, or ci
+ * for a depthwise convolution, whose filter is [kh, kw, ci, co / ci]).
+ */
 export interface ConvShape {
   n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number;
   sh: number; sw: number; dh: number; dw: number;
-  padT: number; padL: number; padB: number; padR: number; oh: number; ow: number;
+  padT: number; padL: number; padB: number; padR: number; oh: number; ow: number; g: number;
   relu: boolean; bias: boolean;
 }
+
+/** Max pooling's geometry (NHWC): [n, h, w, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
+export type PoolGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** 'auto' times direct and Winograd once per shape and keeps the faster. */
 export type ConvChoice = 'auto' | 'direct' | 'winograd';
@@ -34,6 +40,8 @@ export interface NativeAddon {
   convRelease(plan: ConvPlan): void;
   /** y = x reversed along `axes`, both of `shape` (row-major). */
   reverse(x: Float32Array, y: Float32Array, shape: number[], axes: number[]): void;
+  /** dx = the max-pooling gradient, each window's dy at its first maximum (row-major), overlaps summed. */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: PoolGeometry): void;
   /** c[i] = op(a[i]) · op(b[i]) with op(a) m×k, op(b) k×n, row-major; a batch of 1 is broadcast. */
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
 }

@@ -1,10 +1,12 @@
 /**
- * The `native` backend's own kernels: Conv2D, FusedConv2D (bias, ReLU) and BatchMatMul on oneDNN, in
- * place on the wasm heap, and Reverse (a plain loop; wasm's is a generic per-element one, and the
- * caffe preprocessing reverses the image's channels forward and backward). Each takes the cases the
- * network uses (NHWC float32 convolutions of any stride, padding and dilation, no activation or ReLU;
- * products whose batches match or broadcast from one; float32 reversals) and hands anything else to
- * the stock wasm kernel it replaces, so `native` runs every model `wasm` runs.
+ * The `native` backend's own kernels: Conv2D, FusedConv2D (bias, ReLU), their depthwise forms and
+ * BatchMatMul on oneDNN, in place on the wasm heap; Reverse (a plain loop; wasm's is a generic
+ * per-element one, and the caffe preprocessing reverses the image's channels forward and backward);
+ * and MaxPoolGrad (a loop routing to each window's first maximum, which wasm's misplaces when the
+ * maximum is ≤ 0). Each takes the cases the networks use (NHWC float32 convolutions of any stride,
+ * padding and dilation, no activation or ReLU; products whose batches match or broadcast from one;
+ * float32 reversals; 2-D float32 max pools) and hands anything else to the stock wasm kernel it
+ * replaces, so `native` runs every model `wasm` runs.
  *
  * Filters are immutable tensors, so a filter's plan (the primitive and the filter reordered, for
  * Winograd transformed, into its format: 2–4× the filter's size) is made once per filter and input
@@ -46,12 +48,12 @@ function planFor(addon: NativeAddon, choice: ConvChoice, backend: BackendWasm, f
 }
 
 /** relu?(conv2d(x, filter) + bias?) on oneDNN, or undefined when the stock kernel must run. */
-function convolve(addon: NativeAddon, choice: ConvChoice, args: KernelArgs, relu: boolean): Info | undefined {
+function convolve(addon: NativeAddon, choice: ConvChoice, args: KernelArgs, relu: boolean, depthwise: boolean): Info | undefined {
   const backend = args.backend as BackendWasm;
   const { x, filter, bias } = args.inputs as { x: Info; filter: Info; bias?: Info };
   const attrs = args.attrs as unknown as ConvAttrs;
   if (attrs.dataFormat !== 'NHWC' || !nonEmptyFloat32(x, filter) || (bias && (!nonEmptyFloat32(bias) || bias.shape.length !== 1))) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, depthwise);
   if (bias && bias.shape[0] !== info.outChannels) return undefined;
   const { padInfo } = info;
   const shape: ConvShape = {
@@ -59,7 +61,7 @@ function convolve(addon: NativeAddon, choice: ConvChoice, args: KernelArgs, relu
     kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
     dh: info.dilationHeight, dw: info.dilationWidth,
     padT: padInfo.top, padL: padInfo.left, padB: padInfo.bottom, padR: padInfo.right,
-    oh: info.outHeight, ow: info.outWidth, relu, bias: bias !== undefined,
+    oh: info.outHeight, ow: info.outWidth, g: depthwise ? info.inChannels : 1, relu, bias: bias !== undefined,
   };
   const plan = planFor(addon, choice, backend, filter, shape);
   // The output first: allocating may grow the heap, and views are taken after.
@@ -88,6 +90,20 @@ function batchMatMul(addon: NativeAddon, args: KernelArgs): Info | undefined {
   return out;
 }
 
+function maxPoolGrad(addon: NativeAddon, args: KernelArgs): Info | undefined {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as { dy: Info; input: Info };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  if (!nonEmptyFloat32(dy, input) || input.shape.length !== 4) return undefined;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const out = backend.makeOutput(input.shape, 'float32');
+  addon.maxPoolGrad(heap(backend, input), heap(backend, dy), heap(backend, out), [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+  ]);
+  return out;
+}
+
 function reverse(addon: NativeAddon, args: KernelArgs): Info | undefined {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: Info };
@@ -100,14 +116,20 @@ function reverse(addon: NativeAddon, args: KernelArgs): Info | undefined {
 
 type NativeKernel = (addon: NativeAddon, choice: ConvChoice, args: KernelArgs) => Info | undefined;
 
+/** A fused convolution with no activation or ReLU (the others go to wasm). */
+const fused = (depthwise: boolean): NativeKernel => (addon, choice, args) => {
+  const { activation } = args.attrs as { activation?: string };
+  const { preluActivationWeights } = args.inputs as { preluActivationWeights?: Info };
+  if (preluActivationWeights || (activation !== 'relu' && activation !== 'linear' && activation !== undefined)) return undefined;
+  return convolve(addon, choice, args, activation === 'relu', depthwise);
+};
+
 const NATIVE_KERNELS: Record<string, NativeKernel> = {
-  [tf.Conv2D]: (addon, choice, args) => convolve(addon, choice, args, false),
-  [tf.FusedConv2D]: (addon, choice, args) => {
-    const { activation } = args.attrs as { activation?: string };
-    const { preluActivationWeights } = args.inputs as { preluActivationWeights?: Info };
-    if (preluActivationWeights || (activation !== 'relu' && activation !== 'linear' && activation !== undefined)) return undefined;
-    return convolve(addon, choice, args, activation === 'relu');
-  },
+  [tf.Conv2D]: (addon, choice, args) => convolve(addon, choice, args, false, false),
+  [tf.FusedConv2D]: fused(false),
+  [tf.DepthwiseConv2dNative]: (addon, choice, args) => convolve(addon, choice, args, false, true),
+  [tf.FusedDepthwiseConv2D]: fused(true),
+  [tf.MaxPoolGrad]: (addon, _choice, args) => maxPoolGrad(addon, args),
   [tf.BatchMatMul]: (addon, _choice, args) => batchMatMul(addon, args),
   [tf.Reverse]: (addon, _choice, args) => reverse(addon, args),
 };

@@ -10,24 +10,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { replaceWasmKernel } from './replace';
 
 let registered = false;
 
 /** Replaces ('Identity', 'wasm') once per process; strings keep the stock kernel. */
 export function registerSharingIdentity(): void {
   if (registered) return;
-  const stock = tf.getKernel(tf.Identity, 'wasm');
-  if (!stock) throw new Error('the wasm backend has no Identity kernel to replace');
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.Identity,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return stock.kernelFunc(args);
-      (args.backend as BackendWasm).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  replaceWasmKernel(tf.Identity, (stock) => (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return stock(args);
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
   registered = true;
 }

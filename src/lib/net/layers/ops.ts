@@ -136,8 +136,13 @@ export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
  * offset is a slice of a phase, each phase sums its offsets' maps at output resolution, and one
  * interleave of the s_h × s_w phases gives the input gradient: overlapping windows
  * (3×3, stride 2) are summed correctly. (wasm's StridedSlice and high-rank transposes are slow, and its
- * MaxPoolWithArgmax starts from the smallest positive float, so it misplaces windows whose maximum is ≤ 0.)
+ * MaxPoolGrad starts from the smallest positive float, so it misplaces windows whose maximum is ≤ 0.)
+ * Backends in EXACT_MAX_POOL_GRAD have a MaxPoolGrad kernel with these semantics, one loop instead of
+ * ~8 ops per window offset, and use it.
  */
+/** Backends whose MaxPoolGrad routes to the first maximum and never to the padding: native/kernels.ts. */
+const EXACT_MAX_POOL_GRAD = new Set(['native']);
+
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
@@ -145,7 +150,10 @@ export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
     save([input, y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => maxPoolGradient(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, size, strides, padding),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        EXACT_MAX_POOL_GRAD.has(tf.getBackend())
+          ? (tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: saved[0]!, output: saved[1]! }, { filterSize: [...size], strides: [...strides], pad: padding }) as tf.Tensor4D)
+          : maxPoolGradient(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, size, strides, padding),
     };
   });
   return op(x) as tf.Tensor4D;
