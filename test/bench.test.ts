@@ -1,10 +1,12 @@
-/** The benchmark on a tiny image: its record, flat tensor counts over iterations, and a missing reference. */
+/** The benchmark on a tiny image: its record, flat tensor counts over iterations, kernel times, and a missing reference. */
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../src/lib/backend';
 import { runBench } from '../src/lib/bench/bench';
+import { CONVOLUTION_KERNELS } from '../src/lib/bench/kernel-profile';
 import { formatBench } from '../src/lib/bench/format';
 import { runReference } from '../src/lib/bench/reference';
 import { compare } from '../src/lib/bench/compare';
@@ -38,6 +40,21 @@ describe('nst bench', () => {
     assert.match(text, /^machine: .+, \d+ cores, (AVX-512|AVX2|SSE4\.2|NEON|unknown); kernels: wasm SIMD128/);
     assert.match(text, /per iteration: median \d+ ms, min \d+ ms/);
     assert.match(text, /phases \(median\): forward \d+ ms, backward -?\d+ ms, optimizer step \d+ ms/);
+  });
+
+  it('times every kernel on request, then puts the backend\'s kernels back', async () => {
+    const before = tf.getKernel(tf.Conv2D, 'wasm')!.kernelFunc;
+    const r = await runBench({ size: 32, iterations: 2, warmup: 1, backend: 'wasm', kernels: true });
+    assert.equal(tf.getKernel(tf.Conv2D, 'wasm')!.kernelFunc, before, 'the stock kernel is registered again');
+    const k = r.kernels!;
+    const calls = (names: string[]) => k.by_kernel.filter((t) => names.includes(t.kernel)).reduce((a, t) => a + t.calls, 0);
+    // VGG-19 to conv5_1: 13 convolutions forward, and 13 transposed ones for the image's gradient.
+    assert.equal(calls([...CONVOLUTION_KERNELS]), 26, JSON.stringify(k.by_kernel));
+    assert.ok(k.convolution_ms > 0 && k.convolution_ms <= k.total_ms && k.total_ms <= k.iteration_ms, JSON.stringify(k));
+    assert.ok(Math.abs(k.convolution_gflops - r.gflop_per_evaluation / (k.convolution_ms / 1000)) < 1e-6 * k.convolution_gflops);
+    assert.deepEqual(k.by_kernel.map((t) => t.ms), [...k.by_kernel.map((t) => t.ms)].sort((a, b) => b - a), 'slowest first');
+    assert.match(formatBench(r).join('\n'), /kernels \(2 more iterations, each kernel timed\): \d+ ms of \d+ ms per iteration in kernels; convolutions \d+ ms, [\d.]+ GFLOP\/s/);
+    assert.equal((await runBench({ size: 32, iterations: 1, warmup: 0, backend: 'wasm' })).kernels, undefined);
   });
 
   it('with L-BFGS, the count stops growing once the history is full', async () => {

@@ -13,6 +13,7 @@ import { describeOptions, parseOptions, type ExtraOption } from '../options';
 const EXTRA: Record<string, ExtraOption> = {
   size: { type: 'string', help: `image side in pixels (default ${BENCH_DEFAULTS.size})` },
   warmup: { type: 'string', help: `untimed iterations first (default ${BENCH_DEFAULTS.warmup})` },
+  kernels: { type: 'boolean', help: 'then as many iterations again with every kernel timed: time per kernel, and the convolutions\' own GFLOP/s' },
   json: { type: 'boolean', help: 'print one JSON object (backend, size, ms_per_iter_median, phases, peak_rss_mb, …)' },
   reference: { type: 'boolean', help: 'alternate with the PyTorch reference\'s bench at the same size and print the median ratio' },
   pairs: { type: 'string', help: 'with --reference: alternating (workbench, reference) pairs (default 3)' },
@@ -22,7 +23,7 @@ const EXTRA: Record<string, ExtraOption> = {
 };
 
 const usage = [
-  'usage: nst bench [--size N] [--network NAME] [--iterations K] [--backend B] [--optimizer adam|lbfgs|sgd] [--history-size H] [--json] [--reference]',
+  'usage: nst bench [--size N] [--network NAME] [--iterations K] [--backend B] [--optimizer adam|lbfgs|sgd] [--history-size H] [--kernels] [--json] [--reference]',
   '',
   'Times the Gatys et al. (2016) objective — content conv4_2, style conv1_1…conv5_1, β/α 1e3, average pooling —',
   'on VGG-19 with random weights (or --network NAME at its own style and content presets) at N×N pixels:',
@@ -55,6 +56,7 @@ export const command: Command = {
       ...Object.fromEntries(BENCH_CONFIG_KEYS.map((k) => [k, cfg[k]])),
       size: intOption('size', extra.size),
       warmup: intOption('warmup', extra.warmup),
+      kernels: Boolean(extra.kernels),
     };
     if (!extra.reference) {
       const result = await runBench(options);

@@ -22,6 +22,7 @@ import { bindLayers } from '../net/taps-config';
 import { buildGatysObjective, computeTargets } from '../objectives/gatys';
 import { createOptimizer } from '../optim/factory';
 import type { Evaluation } from '../optim/optimizer';
+import { CONVOLUTION_KERNELS, profileKernels, type KernelTime } from './kernel-profile';
 
 /** Config keys the benchmark takes (the objective itself is fixed to the paper's). */
 export const BENCH_CONFIG_KEYS = ['backend', 'network', 'iterations', 'optimizer', 'historySize', 'lineSearch', 'learningRate', 'pooling', 'weights'] as const;
@@ -47,6 +48,21 @@ export interface BenchOptions extends Partial<BenchConfig> {
   size?: number;
   /** Untimed iterations before timing (the first pays for kernel set-up and cached weights). */
   warmup?: number;
+  /** Also time every kernel during the timed iterations (BenchResult.kernels). */
+  kernels?: boolean;
+}
+
+/** Kernel times per iteration (`kernels: true`), from as many iterations again, run after the timed ones. */
+export interface KernelReport {
+  /** Wall time per profiled iteration. */
+  iteration_ms: number;
+  /** Per kernel name, ms and calls per iteration, slowest first. */
+  by_kernel: KernelTime[];
+  /** Time in all kernels per iteration; the rest of the iteration is tfjs' bookkeeping. */
+  total_ms: number;
+  /** Time in the convolution kernels per iteration, and the counted GFLOP per iteration over it. */
+  convolution_ms: number;
+  convolution_gflops: number;
 }
 
 export interface BenchResult {
@@ -78,6 +94,7 @@ export interface BenchResult {
   tensor_mb: number;
   /** tf.memory().numTensors after each timed iteration. */
   tensor_counts: number[];
+  kernels?: KernelReport;
   /** L-BFGS only: the history at its full size (2 × historySize image-sized tensors), in MB. */
   lbfgs_full_history_mb?: number;
   /** 1-minute load average at the start and end, and the machine's cores: the timings' context. */
@@ -92,13 +109,21 @@ function timed<T>(f: () => T): [number, T] {
   return [performance.now() - t, r];
 }
 
+/** Per-iteration kernel times of `iterations` profiled iterations (their wall time and evaluations, and each kernel's). */
+function kernelReport([[wallMs, evaluations], byKernel]: [[number, number[]], KernelTime[]], iterations: number, gflopPerEvaluation: number): KernelReport {
+  const per = byKernel.map((k) => ({ kernel: k.kernel, ms: k.ms / iterations, calls: k.calls / iterations }));
+  const convolution = per.filter((k) => CONVOLUTION_KERNELS.has(k.kernel)).reduce((a, k) => a + k.ms, 0);
+  const gflop = (gflopPerEvaluation * evaluations.reduce((a, e) => a + e, 0)) / iterations;
+  return { iteration_ms: wallMs / iterations, by_kernel: per, total_ms: per.reduce((a, k) => a + k.ms, 0), convolution_ms: convolution, convolution_gflops: gflop / (convolution / 1000) };
+}
+
 function checkCount(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new NstError(`--${name}: expected an integer ≥ ${min}, got ${value}`);
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const { size, warmup, ...rest } = { ...BENCH_DEFAULTS, ...given };
+  const { size, warmup, kernels: profile = false, ...rest } = { ...BENCH_DEFAULTS, ...given };
   checkCount('size', size, 16);
   checkCount('warmup', warmup, 0);
   // The paper's objective from the config defaults; placeholder image names only satisfy validation.
@@ -153,6 +178,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       times.optimizer.push(ms - inClosureMs);
       tensorCounts.push(tf.memory().numTensors);
     }
+    // Profiled apart, after the timed iterations: the clocks around each kernel cost a little.
+    const profiled = profile ? profileKernels(() => timed(() => Array.from({ length: cfg.iterations }, iterate))) : undefined;
     const fwd = median(times.forward);
     const gflop = (4 * net.macs(objective.layers, size, size)) / 1e9;
     const iter = median(times.iter);
@@ -178,6 +205,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       tensor_mb: tf.memory().numBytes / 2 ** 20,
       tensor_counts: tensorCounts,
+      ...(profiled ? { kernels: kernelReport(profiled, cfg.iterations, gflop) } : {}),
       ...(cfg.optimizer === 'lbfgs' ? { lbfgs_full_history_mb: (2 * cfg.historySize * imageBytes) / 2 ** 20 } : {}),
       load: { start: loadStart, end: loadavg()[0]!, cores: availableParallelism() },
       machine: machineInfo(backend),

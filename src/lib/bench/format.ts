@@ -15,6 +15,11 @@ export function formatBench(r: BenchResult): string[] {
     `memory: peak RSS ${Math.round(r.peak_rss_mb)} MB, tensors ${r.tensor_mb.toFixed(1)} MB; tensor count per iteration ${r.tensor_counts.join(' ')}`,
   ];
   if (r.lbfgs_full_history_mb !== undefined) lines.push(`L-BFGS history at full size (${r.historySize} pairs): ${Math.round(r.lbfgs_full_history_mb)} MB`);
+  if (r.kernels) {
+    const k = r.kernels;
+    lines.push(`kernels (${r.iterations} more iterations, each kernel timed): ${ms(k.total_ms)} of ${ms(k.iteration_ms)} per iteration in kernels; convolutions ${ms(k.convolution_ms)}, ${k.convolution_gflops.toFixed(1)} GFLOP/s on the counted FLOPs`);
+    for (const t of k.by_kernel.slice(0, 10)) lines.push(`  ${t.kernel.padEnd(24)} ${t.ms.toFixed(1).padStart(7)} ms  ${String(Math.round(t.calls)).padStart(4)} calls`);
+  }
   lines.push(`load average: ${r.load.start.toFixed(2)} → ${r.load.end.toFixed(2)} on ${r.load.cores} cores`);
   return lines;
 }
