@@ -142,6 +142,26 @@ describe('native backend', { skip }, () => {
     });
   }
 
+  it('auto picks the algorithm by a fixed rule of the shape (the same in every process)', () => {
+    const addon = loadNativeAddon();
+    const algorithm = (h: number, ci: number, co: number, k = 3, stride = 1) => {
+      const oh = Math.ceil(h / stride);
+      const shape: ConvShape = { n: 1, h, w: h, ci, co, kh: k, kw: k, sh: stride, sw: stride, dh: 1, dw: 1, padT: (k - 1) >> 1, padL: (k - 1) >> 1, padB: k >> 1, padR: k >> 1, oh, ow: oh, g: 1, relu: false, bias: false };
+      const plan = addon.convPlan(shape, new Float32Array(k * k * ci * co), 'auto');
+      const { algorithm: chosen } = addon.convInfo(plan);
+      addon.convRelease(plan);
+      return chosen;
+    };
+    const winograd = addon.info().winograd ? 'winograd' : 'direct';
+    assert.equal(algorithm(32, 64, 64), winograd);
+    assert.equal(algorithm(64, 128, 256), winograd);
+    assert.equal(algorithm(64, 3, 64), 'direct', 'three channels in');
+    assert.equal(algorithm(64, 64, 32), 'direct', 'fewer than 64 out');
+    assert.equal(algorithm(16, 512, 512), 'direct', 'a map under 32×32');
+    assert.equal(algorithm(64, 64, 64, 3, 2), 'direct', 'stride 2');
+    assert.equal(algorithm(64, 64, 64, 1), 'direct', '1×1');
+  });
+
   it('frees a filter\'s plans when the filter is disposed', async () => {
     const x = normal([1, 8, 8, 16], 41);
     const k = normal([3, 3, 16, 16], 42, 0.1);

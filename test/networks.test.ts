@@ -144,6 +144,11 @@ describe('auto', () => {
     // β = 1e3 was VGG-19's: the fallback network's own recommendation replaces it, and says so.
     assert.equal(r.config.styleWeight, RECOMMENDED_STYLE_WEIGHT.inception_v3);
     assert.ok(lines.some((l) => /^note: styleWeight 300000: inception_v3's recommended β/.test(l)), lines.join('\n'));
+    // The same request again (as a second `npm start`) finds its own folder: what ran differs from what
+    // was asked (presets bound to taps, β replaced), and config.json keeps both.
+    const again = await run({ ...base, imageSize: 64, iterations: 1, experiment: 'auto' }, { log: () => {}, progress: false });
+    assert.equal(again.dir, r.dir);
+    assert.deepEqual(again.config.styleLayers, r.config.styleLayers);
   });
 
   it('stays on VGG-19 (random weights, saying why) when the layers name VGG-19 taps', async () => {

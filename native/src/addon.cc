@@ -7,10 +7,10 @@
 // tfjs': activations NHWC, filters [kh, kw, in, out] (oneDNN's nhwc and hwio tags), matrices row-major.
 //
 // A convolution plan is made once per (filter, shape): it holds the primitive and the filter reordered
-// into the primitive's own format (for Winograd, already transformed). The algorithm is chosen per
-// shape, once per process, by the CPU time of a few runs of each: direct convolution on NHWC, or
-// Winograd (oneDNN 2.x, avx512_core, 3x3 stride 1), which needs the nChw16c layout and so costs a
-// reorder of the input and of the output each call. oneDNN's own convolution_auto never picks
+// into the primitive's own format (for Winograd, already transformed). The algorithm is fixed per
+// shape by a rule (winogradPays): direct convolution on NHWC, or Winograd (oneDNN 2.x, avx512_core,
+// 3x3 stride 1), which needs the nChw16c layout and so costs a reorder of the input and of the output
+// each call. oneDNN's own convolution_auto never picks
 // Winograd for a batch of one, where it is 1.4-2x faster on VGG's layers (docs/performance.md).
 #include <node_api.h>
 #include <omp.h>
@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -157,52 +156,19 @@ std::unique_ptr<ConvPlan> makePlan(const ConvShape& c, Algo algo, const float* f
   return plan;
 }
 
-// CPU time of this process (every thread), in ms: unlike wall time, barely changed by other processes
-// competing for the cores, which would otherwise decide the choice on a loaded machine.
-double cpuMs() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+// Whether `auto` takes Winograd for this shape: a fixed rule, so that a run's arithmetic (and with it
+// its result) is the same in every process. Measured per shape (docs/performance.md): Winograd is
+// 0.33-0.86x of direct on 3x3 stride-1 layers with at least 64 channels in and out on maps of at least
+// 32x32, and loses (1.2-7x) with few channels (conv1_1's 3, InceptionV3's 32) or on small maps.
+bool winogradPays(const ConvShape& c) {
+  return c.kh == 3 && c.kw == 3 && c.sh == 1 && c.sw == 1 && c.dh == 1 && c.dw == 1 && c.g == 1 && std::min(c.ci, c.co) >= 64 &&
+         c.oh * c.ow >= 32 * 32;
 }
-
-// The least CPU time of a few runs, in ms.
-double timePlan(ConvPlan& p, const ConvShape& c) {
-  std::vector<float> x(size_t(c.n) * c.h * c.w * c.ci), y(size_t(c.n) * c.oh * c.ow * c.co), bias(c.co);
-  const float* b = c.bias ? bias.data() : nullptr;
-  p.run(x.data(), b, y.data());
-  double best = 1e30;
-  for (int i = 0; i < 3; i++) {
-    double t = cpuMs();
-    p.run(x.data(), b, y.data());
-    best = std::min(best, cpuMs() - t);
-  }
-  return best;
-}
-
-// Per shape, the algorithm that timed fastest (decided once per process).
-std::map<std::string, Algo> chosen;
 
 std::unique_ptr<ConvPlan> planFor(const ConvShape& c, const std::string& choice, const float* filter) {
-  if (choice == "direct") return makePlan(c, Algo::Direct, filter);
-  if (choice == "winograd") {
-    auto p = makePlan(c, Algo::Winograd, filter);
-    return p ? std::move(p) : makePlan(c, Algo::Direct, filter);
-  }
-  auto key = c.key();
-  auto known = chosen.find(key);
-  if (known != chosen.end()) {
-    auto p = makePlan(c, known->second, filter);
-    return p ? std::move(p) : makePlan(c, Algo::Direct, filter);
-  }
-  auto direct = makePlan(c, Algo::Direct, filter);
-  auto wino = makePlan(c, Algo::Winograd, filter);
-  if (!direct || !wino) {
-    chosen[key] = wino ? Algo::Winograd : Algo::Direct;
-    return direct ? std::move(direct) : std::move(wino);
-  }
-  bool winoFaster = timePlan(*wino, c) < timePlan(*direct, c);
-  chosen[key] = winoFaster ? Algo::Winograd : Algo::Direct;
-  return winoFaster ? std::move(wino) : std::move(direct);
+  const bool winograd = choice == "winograd" || (choice == "auto" && winogradPays(c));
+  auto p = winograd ? makePlan(c, Algo::Winograd, filter) : nullptr;
+  return p ? std::move(p) : makePlan(c, Algo::Direct, filter);
 }
 
 // ---- N-API plumbing -------------------------------------------------------------------------------

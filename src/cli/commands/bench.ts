@@ -32,7 +32,7 @@ const usage = [
   'reference\'s step; `--optimizer lbfgs --history-size 100 --size 512` measures a paper-sized run\'s memory.',
   `Defaults: ${BENCH_CONFIG_KEYS.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${BENCH_DEFAULTS[k]}`).join(', ')}.`,
   'NST_WASM_THREADS=1 runs the wasm backend (and native\'s oneDNN) single-threaded;',
-  'NST_NATIVE_CONV=direct|winograd fixes the native backend\'s convolution algorithm (default: the faster per shape).',
+  'NST_NATIVE_CONV=direct|winograd fixes the native backend\'s convolution algorithm (default auto: Winograd on 3×3 stride-1 layers with ≥ 64 channels in and out on maps of ≥ 32×32, direct elsewhere).',
   '',
   describeOptions(EXTRA),
 ].join('\n');

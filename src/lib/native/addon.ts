@@ -27,7 +27,7 @@ export interface ConvShape {
 /** Max pooling's geometry (NHWC): [n, h, w, c, oh, ow, kh, kw, sh, sw, padTop, padLeft]. */
 export type PoolGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
 
-/** 'auto' times direct and Winograd once per shape and keeps the faster. */
+/** 'auto': Winograd where a fixed rule says it pays (3×3 stride 1, ≥ 64 channels in and out, ≥ 32×32 maps), direct elsewhere. */
 export type ConvChoice = 'auto' | 'direct' | 'winograd';
 
 export interface NativeAddon {

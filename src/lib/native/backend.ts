@@ -8,7 +8,8 @@
  * same oneDNN 2.6.3), and oneDNN's Winograd convolution (avx512_core, 3×3 stride 1) does the same
  * work in ~0.5–0.7 of the time on VGG's layers (docs/performance.md).
  *
- * NST_NATIVE_CONV=direct|winograd forces one convolution algorithm (default auto: the faster per shape).
+ * NST_NATIVE_CONV=direct|winograd forces one convolution algorithm (default auto: a fixed
+ * rule per shape, native/src/addon.cc winogradPays, so that every process computes the same).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';

@@ -31,7 +31,7 @@ import { ProgressBar } from './progress';
 import { bindNetwork } from '../net/bind-network';
 import type { FeatureNetwork } from '../net/network';
 import { createSession, describeSession, DivergedError, openNetwork, type Session } from './session';
-import { MetricsCsv, parseMetricsCsv, RUN_FILES, runDir, runIdFor, snapshotPath, storedConfigDifference, writeJson } from './store';
+import { BOUND_KEYS, MetricsCsv, parseMetricsCsv, RUN_FILES, runDir, runIdFor, snapshotPath, storedConfigDifference, writeJson } from './store';
 import { logGroups, type RunCallbacks, type RunOptions, type RunResult, type StepLogs, type StopReason } from './types';
 
 /**
@@ -64,7 +64,7 @@ function configRecord(session: Session, resumedFrom: number | null) {
   return {
     ...info.config,
     // As given: `network: auto` and presets such as `style`; the keys above are what ran.
-    requested: { network: info.requested.network, contentLayers: info.requested.contentLayers, styleLayers: info.requested.styleLayers },
+    requested: Object.fromEntries(BOUND_KEYS.map((k) => [k, info.requested[k]])),
     networkResolved: {
       name: info.network.name,
       preprocessing: info.network.preprocessing,

@@ -34,6 +34,12 @@ function stem(path: string): string {
   return basename(path, extname(path)).replace(/[^\w-]+/g, '_').slice(0, 24) || 'none';
 }
 
+/**
+ * The keys binding a config to its network may change (presets → tap names, the style loss spelled
+ * per layer, `auto`'s fallback β): config.json keeps them as requested too, for storedConfigDifference.
+ */
+export const BOUND_KEYS = ['network', 'contentLayers', 'styleLayers', 'styleLoss', 'styleWeight'] as const satisfies readonly (keyof RunConfig)[];
+
 /** True for a key left out of the identity at this value: backend `auto`, and LATER_KEYS at their default. */
 function leftOut(key: string, value: unknown): boolean {
   if (key === 'backend') return value === 'auto';
@@ -100,8 +106,10 @@ export function storedConfigDifference(dir: string, cfg: RunConfig): string | un
     return 'config.json is not valid JSON';
   }
   // config.json records the backend as {name, device, requested}; the config asked for `requested`.
+  // Its top-level keys are what ran, bound to the network; `requested` holds those keys as asked.
   const backend = stored.backend as { requested?: unknown } | undefined;
-  const asConfig = { ...stored, backend: typeof backend === 'object' && backend !== null ? backend.requested : backend } as unknown as RunConfig;
+  const asked = typeof stored.requested === 'object' && stored.requested !== null ? (stored.requested as Record<string, unknown>) : {};
+  const asConfig = { ...stored, ...asked, backend: typeof backend === 'object' && backend !== null ? backend.requested : backend } as unknown as RunConfig;
   const [was, now] = [runIdentity(asConfig), runIdentity(cfg)];
   // config.json also holds what the run recorded (runId, versions, host, …): only config keys count.
   for (const key of Object.keys(now)) {
