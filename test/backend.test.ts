@@ -49,6 +49,9 @@ describe('backend selection', () => {
   it('NST_BACKEND forces a backend, and the argument wins over it', () => {
     assert.equal(probe({ NST_BACKEND: 'cpu' }).out.name, 'cpu');
     assert.equal(probe({ NST_BACKEND: 'cpu' }, 'wasm').out.name, 'wasm');
+    // A config's backend: auto (its default, as `npm start` has it) leaves the choice to NST_BACKEND.
+    assert.equal(requestedBackend('auto'), process.env.NST_BACKEND || 'auto');
+    assert.equal(probe({ NST_BACKEND: 'cpu' }, 'auto').out.name, 'cpu');
   });
 
   it('an unknown backend lists the allowed ones', () => {

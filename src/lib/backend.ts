@@ -22,9 +22,12 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
-/** The backend asked for: the explicit argument, else NST_BACKEND, else auto. */
+/**
+ * The backend asked for: the explicit argument, else NST_BACKEND, else auto. `auto` counts as no
+ * choice (it is every config's default), so NST_BACKEND also decides for runs whose config leaves it.
+ */
 export function requestedBackend(explicit?: string): BackendChoice {
-  const value = explicit ?? (process.env.NST_BACKEND || 'auto');
+  const value = explicit && explicit !== 'auto' ? explicit : process.env.NST_BACKEND || 'auto';
   if (!(BACKENDS as readonly string[]).includes(value)) {
     throw new NstError(`unknown backend '${value}'`, `allowed: ${BACKENDS.join(', ')} (--backend or NST_BACKEND)`);
   }
