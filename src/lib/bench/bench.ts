@@ -48,7 +48,7 @@ export interface BenchOptions extends Partial<BenchConfig> {
   size?: number;
   /** Untimed iterations before timing (the first pays for kernel set-up and cached weights). */
   warmup?: number;
-  /** Also time every kernel during the timed iterations (BenchResult.kernels). */
+  /** Then run as many iterations again with every kernel timed (BenchResult.kernels). */
   kernels?: boolean;
 }
 
