@@ -105,7 +105,7 @@ describe('native backend', { skip }, () => {
         : () => tf.depthwiseConv2d(x as tf.Tensor4D, k as tf.Tensor4D, c.strides, pad);
       const [ours, wasm] = await nativeAndWasm(f);
       assertClose(ours, wasm, 1e-5, c.what);
-      assert.match(convPlansOf(loadNativeAddon(), k)[0]?.impl ?? 'none', /dw|depthwise|ref|gemm|jit/, 'ran on oneDNN (a plan for the filter)');
+      assert.equal(convPlansOf(loadNativeAddon(), k).length, 1, 'ran on oneDNN (one plan for the filter)');
       tf.dispose([x, k, bias]);
     });
   }

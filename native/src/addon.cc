@@ -10,8 +10,8 @@
 // into the primitive's own format (for Winograd, already transformed). The algorithm is fixed per
 // shape by a rule (winogradPays): direct convolution on NHWC, or Winograd (oneDNN 2.x, avx512_core,
 // 3x3 stride 1), which needs the nChw16c layout and so costs a reorder of the input and of the output
-// each call. oneDNN's own convolution_auto never picks
-// Winograd for a batch of one, where it is 1.4-2x faster on VGG's layers (docs/performance.md).
+// each call. oneDNN's own convolution_auto never picks Winograd for a batch of one, where it is 1.4-2x
+// faster on VGG's layers (docs/performance.md).
 #include <node_api.h>
 #include <omp.h>
 
@@ -465,8 +465,8 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     const int64_t n = v[0], h = v[1], w = v[2], c = v[3], oh = v[4], ow = v[5], kh = v[6], kw = v[7], sh = v[8], sw = v[9], top = v[10], left = v[11];
     if (size_t(n * h * w * c) != xn || xn != dxn || size_t(n * oh * ow * c) != dyn) throw JsError{"nst_native: maxPoolGrad: the geometry does not match the arrays"};
     std::fill(dx, dx + dxn, 0.f);
-    // Per output pixel: each window position's c values compared with the best so far; `at` holds the pixel (row * w + column) of each
-    // channel's maximum; the first in-image position seeds the maxima.
+    // Per output pixel: each window position's c values compared with the best so far; `at` holds the
+    // pixel (row * w + column) of each channel's maximum; the first in-image position seeds the maxima.
     std::vector<float> bestBuf(c);
     std::vector<int32_t> atBuf(c);
     float* __restrict best = bestBuf.data();

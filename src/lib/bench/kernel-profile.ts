@@ -18,10 +18,11 @@ export const CONVOLUTION_KERNELS: ReadonlySet<string> = new Set([tf.Conv2D, tf.F
 export function profileKernels<T>(f: () => T): [T, KernelTime[]] {
   const backend = tf.getBackend();
   const configs = tf.getKernelsForBackend(backend);
-  const times = new Map<string, KernelTime>();
+  const times: KernelTime[] = [];
   for (const config of configs) {
     const run = config.kernelFunc;
     const entry: KernelTime = { kernel: config.kernelName, ms: 0, calls: 0 };
+    times.push(entry);
     tf.unregisterKernel(config.kernelName, backend);
     tf.registerKernel({
       ...config,
@@ -32,13 +33,13 @@ export function profileKernels<T>(f: () => T): [T, KernelTime[]] {
         } finally {
           entry.ms += performance.now() - start;
           entry.calls++;
-          times.set(config.kernelName, entry);
         }
       },
     });
   }
   try {
-    return [f(), [...times.values()].sort((a, b) => b.ms - a.ms)];
+    const result = f();
+    return [result, times.filter((t) => t.calls > 0).sort((a, b) => b.ms - a.ms)];
   } finally {
     for (const config of configs) {
       tf.unregisterKernel(config.kernelName, backend);

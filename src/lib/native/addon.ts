@@ -1,7 +1,8 @@
 /**
  * The native kernel pack (native/src/addon.cc, built by `npm run build:native`): oneDNN convolutions
- * and matrix products, a reversal and the max-pooling gradient, that read and write tfjs-backend-wasm's heap in place. Loading it is the only
- * thing that can fail here; the reason is one line, for `auto` to report when it moves on.
+ * and matrix products, a reversal and the max-pooling gradient, reading and writing tfjs-backend-wasm's
+ * heap in place. Loading it is the only thing that can fail here; the reason is one line, for `auto`
+ * to report when it moves on.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

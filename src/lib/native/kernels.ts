@@ -47,7 +47,7 @@ function planFor(addon: NativeAddon, choice: ConvChoice, backend: BackendWasm, f
   return plan;
 }
 
-/** relu?(conv2d(x, filter) + bias?) on oneDNN, or undefined when the stock kernel must run. */
+/** relu?(conv2d(x, filter) + bias?), or its depthwise form, on oneDNN; undefined when the stock kernel must run. */
 function convolve(addon: NativeAddon, choice: ConvChoice, args: KernelArgs, relu: boolean, depthwise: boolean): Info | undefined {
   const backend = args.backend as BackendWasm;
   const { x, filter, bias } = args.inputs as { x: Info; filter: Info; bias?: Info };

@@ -21,7 +21,7 @@ const SHORT_RUN = 16;
  * Copies the slice [begin, begin + size) of a row-major array of `shape`, starting at element `from` of
  * `heap`, to element `to` of it (the regions must not overlap).
  */
-export function copySlice(heap: Numeric, from: number, to: number, shape: readonly number[], begin: readonly number[], size: readonly number[]): void {
+function copySlice(heap: Numeric, from: number, to: number, shape: readonly number[], begin: readonly number[], size: readonly number[]): void {
   const rank = shape.length;
   if (size.some((s) => s === 0)) return;
   if (rank === 0) {

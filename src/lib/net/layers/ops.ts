@@ -128,6 +128,9 @@ export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
   return op(x) as tf.Tensor4D;
 }
 
+/** Backends whose MaxPoolGrad routes to the first maximum and never to the padding: native/kernels.ts. */
+const EXACT_MAX_POOL_GRAD = new Set(['native']);
+
 /**
  * Max pooling, the gradient routed to each window's first maximum in row-major order (the choice of
  * tfjs' cpu backend and PyTorch when values tie). For each window offset (a, b), the inputs at that
@@ -140,9 +143,6 @@ export function avgPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padd
  * Backends in EXACT_MAX_POOL_GRAD have a MaxPoolGrad kernel with these semantics, one loop instead of
  * ~8 ops per window offset, and use it.
  */
-/** Backends whose MaxPoolGrad routes to the first maximum and never to the padding: native/kernels.ts. */
-const EXACT_MAX_POOL_GRAD = new Set(['native']);
-
 export function maxPool(x: tf.Tensor4D, size: Pair, strides: Pair, padding: Padding): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
